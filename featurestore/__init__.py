@@ -1,0 +1,1 @@
+"""A fast, honest single-team feature store on Feast, DuckDB, Parquet and Redis."""

@@ -1,0 +1,48 @@
+"""The ``featurestore`` command line.
+
+Known errors become one clear line on stderr and exit code 1; ``--debug`` (or
+``FEATURESTORE_DEBUG=1``) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from featurestore.cli import api_cmd, demo_cmd, ingest_cmd, redis_cmd, training_cmd
+from featurestore.cli._errors import KNOWN_ERRORS, one_line
+
+app = typer.Typer(
+    help="Feature store: SQL feature jobs, Feast registry, Redis online store, HTTP API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(redis_cmd.app, name="redis")
+app.add_typer(ingest_cmd.app, name="ingest")
+app.add_typer(api_cmd.app, name="api")
+app.add_typer(training_cmd.app, name="training")
+app.add_typer(demo_cmd.app, name="demo")
+app.command("serve")(api_cmd.serve)
+
+_debug = False
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+) -> None:
+    global _debug
+    _debug = debug
+
+
+def main() -> None:
+    try:
+        app()
+    except KNOWN_ERRORS as exc:
+        if _debug or os.environ.get("FEATURESTORE_DEBUG") == "1":
+            raise
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,128 @@
+"""``featurestore serve`` and ``featurestore api start|stop|status``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import typer
+from rich.console import Console
+
+from featurestore.errors import FeatureStoreError
+from featurestore.settings import Settings
+
+app = typer.Typer(help="Run the HTTP API in the background.", no_args_is_help=True)
+console = Console()
+_FACTORY = "api.app:create_app_from_env"
+
+
+def _uvicorn_args(host: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", _FACTORY, "--factory",
+        "--host", host, "--port", str(port), "--workers", str(workers),
+        "--no-access-log",
+    ]  # fmt: skip
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(6566, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+) -> None:
+    """Serve the API in the foreground (Ctrl-C stops it)."""
+    Settings.from_env()  # fail here, with one line, if the project is broken
+    os.execv(sys.executable, _uvicorn_args(host, port, workers))
+
+
+def _run_dir(settings: Settings) -> Path:
+    return settings.data_dir / "run"
+
+
+def _pid(pidfile: Path) -> int | None:
+    try:
+        pid = int(pidfile.read_text().split()[0])
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@app.command()
+def start(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(6566, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    timeout: float = typer.Option(90.0, help="Seconds to wait for /health."),
+) -> None:
+    """Start the API in the background; logs in data/run/api.log."""
+    settings = Settings.from_env()
+    run_dir = _run_dir(settings)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    pidfile, logfile = run_dir / "api.pid", run_dir / "api.log"
+    url = f"http://{host}:{port}"
+    if _pid(pidfile) and _healthy(url):
+        console.print(f"api already running at {url}")
+        return
+    with logfile.open("ab") as log:
+        proc = subprocess.Popen(
+            _uvicorn_args(host, port, workers),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    pidfile.write_text(f"{proc.pid} {url}\n")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _healthy(url):
+            console.print(f"api started at {url} (pid {proc.pid}, log {logfile})")
+            return
+        if proc.poll() is not None:
+            break
+        time.sleep(0.25)
+    proc.terminate()
+    tail = logfile.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+    raise FeatureStoreError(f"the API did not start at {url}: {tail[0]} (see {logfile})")
+
+
+@app.command()
+def stop() -> None:
+    """Stop the background API."""
+    pidfile = _run_dir(Settings.from_env()) / "api.pid"
+    pid = _pid(pidfile)
+    if pid is None:
+        console.print("no api running")
+        pidfile.unlink(missing_ok=True)
+        return
+    os.killpg(pid, signal.SIGTERM)
+    for _ in range(100):
+        if _pid(pidfile) is None:
+            break
+        time.sleep(0.1)
+    pidfile.unlink(missing_ok=True)
+    console.print(f"api stopped (pid {pid})")
+
+
+@app.command()
+def status() -> None:
+    """Say whether the background API runs."""
+    pidfile = _run_dir(Settings.from_env()) / "api.pid"
+    pid = _pid(pidfile)
+    if pid is None:
+        console.print("api not running")
+        raise typer.Exit(3)
+    url = pidfile.read_text().split()[1]
+    state = "healthy" if _healthy(url) else "not answering"
+    console.print(f"api running at {url} (pid {pid}), {state}")

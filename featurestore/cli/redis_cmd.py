@@ -1,0 +1,58 @@
+"""``featurestore redis start|stop|status``: the demo's local redis-server."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from featurestore.errors import ConfigError
+from featurestore.redis_server import LocalRedis
+from featurestore.settings import Settings, parse_redis_url
+
+app = typer.Typer(help="Run a local redis-server for the online store.", no_args_is_help=True)
+console = Console()
+
+
+def local_redis(settings: Settings) -> LocalRedis:
+    address = parse_redis_url(settings.redis_url)
+    if not address.is_local:
+        raise ConfigError(
+            f"FEATURESTORE_REDIS_URL points at {address.host}:{address.port}, not at this "
+            "machine; the local Redis commands only manage a redis-server on 127.0.0.1"
+        )
+    return LocalRedis(workdir=settings.data_dir / "redis", port=address.port)
+
+
+@app.command()
+def start() -> None:
+    """Start redis-server on 127.0.0.1 (port from FEATURESTORE_REDIS_URL), data in data/redis/."""
+    server = local_redis(Settings.from_env())
+    already = server.status().running
+    server.start()
+    verb = "already running" if already else "started"
+    console.print(f"redis {verb} at {server.url} (files in {server.workdir})")
+
+
+@app.command()
+def stop() -> None:
+    """Stop the local redis-server, saving its snapshot."""
+    server = local_redis(Settings.from_env())
+    if server.stop():
+        console.print(f"redis stopped ({server.url})")
+    else:
+        console.print(f"no redis running at {server.url}")
+
+
+@app.command()
+def status() -> None:
+    """Say whether the local redis-server runs, its version and key count."""
+    server = local_redis(Settings.from_env())
+    state = server.status()
+    if state.running:
+        console.print(
+            f"redis running at {server.url}: pid {state.pid}, version {state.version}, "
+            f"{state.keys} keys"
+        )
+    else:
+        console.print(f"redis not running at {server.url}")
+        raise typer.Exit(3)

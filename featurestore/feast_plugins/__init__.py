@@ -1,0 +1,1 @@
+"""Classes that Feast loads by class path from ``feature_store.yaml``."""

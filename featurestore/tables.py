@@ -1,0 +1,35 @@
+"""DuckDB over the project's Parquet tables: raw inputs and feature tables by name.
+
+``data/raw/<table>.parquet`` and ``data/features/<table>.parquet`` become views named
+``<table>``, so label queries and feature jobs can say ``FROM flights``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+
+def raw_dir(data_dir: Path) -> Path:
+    return data_dir / "raw"
+
+
+def features_dir(data_dir: Path) -> Path:
+    return data_dir / "features"
+
+
+def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection in UTC with a view per raw and feature table."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for folder in (raw_dir(data_dir), features_dir(data_dir)):
+        for path in sorted(folder.glob("*.parquet")):
+            source = f"read_parquet({quote_path(path)})"
+            con.execute(f'CREATE OR REPLACE VIEW "{path.stem}" AS SELECT * FROM {source}')
+    return con
+
+
+def quote_path(path: Path) -> str:
+    """A path as a DuckDB string literal."""
+    return "'" + str(path).replace("'", "''") + "'"

