@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import health, online
+from api.routes import catalog, health, online
 from featurestore.online import OnlineLookup
 from featurestore.settings import Settings
 from featurestore.store import open_store
@@ -30,6 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(online.router)
+    app.include_router(catalog.router)
     return app
 
 
