@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from featurestore.errors import SourceError
 from featurestore.materialize.plan import ViewPlan
@@ -25,7 +26,9 @@ from featurestore.sources import parquet_scan
 
 ROWS_COLUMN = "__rows"
 TS_COLUMN = "__event_ts"
+SIGN_PREFIX = "__sign_"
 _MIN_BIGINT = -(2**63)
+_FLOAT_TYPES = ("FLOAT", "DOUBLE")
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _check_source(con: duckdb.DuckDBPyConnection, plan: ViewPlan, scan: str) -> None:
+def _check_source(con: duckdb.DuckDBPyConnection, plan: ViewPlan, scan: str) -> dict[str, str]:
+    """The source's column types, once it is known to hold every column the view needs."""
     path = plan.source_path
     if not any(ch in path for ch in "*?[") and not Path(path).exists():
         raise SourceError(plan.view, path, "no such file or folder")
@@ -76,12 +80,22 @@ def _check_source(con: duckdb.DuckDBPyConnection, plan: ViewPlan, scan: str) -> 
         raise SourceError(
             plan.view, path, f"event timestamp column {plan.timestamp_column!r} is {kind}"
         )
+    return columns
 
 
-def latest_rows_sql(plan: ViewPlan, scan: str) -> str:
+def _float_features(plan: ViewPlan, types: dict[str, str]) -> list[int]:
+    return [i for i, c in enumerate(plan.features) if types.get(c.source) in _FLOAT_TYPES]
+
+
+def latest_rows_sql(plan: ViewPlan, scan: str, types: dict[str, str] | None = None) -> str:
     ts = _ident(plan.timestamp_column)
     keys = [_ident(c.source) for c in plan.join_keys]
-    values = ", ".join(f"c{i} := {_ident(c.source)}" for i, c in enumerate(plan.features))
+    floats = _float_features(plan, types or {})
+    # arg_max turns -0.0 into 0.0; the sign bit travels beside the value (see restore).
+    values = ", ".join(
+        [f"c{i} := {_ident(c.source)}" for i, c in enumerate(plan.features)]
+        + [f"s{i} := signbit({_ident(plan.features[i].source)})" for i in floats]
+    )
     values = f"{values}, " if values else ""
     created = (
         f"coalesce(epoch_ns(CAST({_ident(plan.created_column)} AS TIMESTAMP_NS)), {_MIN_BIGINT})"
@@ -92,6 +106,7 @@ def latest_rows_sql(plan: ViewPlan, scan: str) -> str:
     not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
     outputs = [f"{k} AS {_ident(c.name)}" for k, c in zip(keys, plan.join_keys, strict=True)]
     outputs += [f"latest.c{i} AS {_ident(c.name)}" for i, c in enumerate(plan.features)]
+    outputs += [f"latest.s{i} AS {SIGN_PREFIX}{i}" for i in floats]
     outputs += [f"latest.ts AS {TS_COLUMN}", f"{ROWS_COLUMN}"]
     return f"""
         SELECT {", ".join(outputs)}
@@ -118,11 +133,28 @@ def latest_rows(
     """Batches of the latest row per entity: join keys and features under the view's
     names, the event time in ``__event_ts`` and the rows scanned per entity in ``__rows``."""
     scan = parquet_scan(plan.source_path)
-    _check_source(con, plan, scan)
-    sql = latest_rows_sql(plan, scan)
+    types = _check_source(con, plan, scan)
+    floats = _float_features(plan, types)
+    sql = latest_rows_sql(plan, scan, types)
     try:
-        result = con.execute(sql, {"start": _naive_utc(start), "end": _naive_utc(end)})
-        reader = result.fetch_record_batch(batch_size)  # type: ignore[attr-defined]
-        yield from reader
+        relation = con.sql(sql, params={"start": _naive_utc(start), "end": _naive_utc(end)})
+        reader = relation.to_arrow_reader(batch_size)
+        for batch in reader:
+            yield _restore_negative_zeros(batch, plan, floats)
     except duckdb.Error as exc:
         raise SourceError(plan.view, plan.source_path, str(exc).splitlines()[0]) from None
+
+
+def _restore_negative_zeros(
+    batch: pa.RecordBatch, plan: ViewPlan, floats: list[int]
+) -> pa.RecordBatch:
+    if not floats:
+        return batch
+    columns = dict(zip(batch.schema.names, batch.columns, strict=True))
+    for i in floats:
+        name = plan.features[i].name
+        sign = columns.pop(f"{SIGN_PREFIX}{i}")
+        value = columns[name]
+        negative_zero = pc.and_(pc.equal(value, 0), sign)
+        columns[name] = pc.if_else(negative_zero, pa.scalar(-0.0, value.type), value)
+    return pa.RecordBatch.from_pydict(columns)
