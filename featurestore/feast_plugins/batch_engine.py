@@ -47,7 +47,8 @@ class RedisBatchEngineConfig(FeastConfigBaseModel):
     )
     batch_size: int = Field(default=50_000, gt=0)
     """Entities per batch: one HMGET and one HSET round trip each; bounds memory."""
-    duckdb_memory_limit: StrictStr = "1GB"
+    duckdb_memory_limit: StrictStr = "512MB"
+    """DuckDB's memory cap; the latest-row aggregate holds one row per entity."""
     duckdb_threads: int = Field(default=2, gt=0)
     progress: StrictBool = True
     """A live progress line per feature view on stderr, and its summary."""

@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from featurestore.errors import SourceError
+from featurestore.errors import MaterializationError, SourceError
 from featurestore.materialize.plan import ViewPlan
 from featurestore.sources import parquet_scan
 
@@ -33,7 +33,7 @@ _FLOAT_TYPES = ("FLOAT", "DOUBLE")
 
 @dataclass(frozen=True)
 class DuckDBOptions:
-    memory_limit: str = "1GB"
+    memory_limit: str = "512MB"
     threads: int = 2
 
 
@@ -62,6 +62,11 @@ def _check_source(con: duckdb.DuckDBPyConnection, plan: ViewPlan, scan: str) -> 
         raise SourceError(plan.view, path, "no such file or folder")
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+    except duckdb.OutOfMemoryException as exc:
+        raise MaterializationError(
+            f"feature view {plan.view!r}: DuckDB ran out of memory keeping the latest row "
+            f"per entity ({str(exc).splitlines()[0]}); raise batch_engine.duckdb_memory_limit"
+        ) from None
     except duckdb.Error as exc:
         raise SourceError(plan.view, path, str(exc).splitlines()[0]) from None
     columns = {row[0]: str(row[1]) for row in described}
@@ -141,6 +146,11 @@ def latest_rows(
         reader = relation.to_arrow_reader(batch_size)
         for batch in reader:
             yield _restore_negative_zeros(batch, plan, floats)
+    except duckdb.OutOfMemoryException as exc:
+        raise MaterializationError(
+            f"feature view {plan.view!r}: DuckDB ran out of memory keeping the latest row "
+            f"per entity ({str(exc).splitlines()[0]}); raise batch_engine.duckdb_memory_limit"
+        ) from None
     except duckdb.Error as exc:
         raise SourceError(plan.view, plan.source_path, str(exc).splitlines()[0]) from None
 
