@@ -107,7 +107,8 @@ def latest_rows_sql(plan: ViewPlan, scan: str, types: dict[str, str] | None = No
         if plan.created_column
         else "0"
     )
-    order = f"struct_pack(e := epoch_ns(CAST({ts} AS TIMESTAMP_NS)), c := {created})"
+    event = f"epoch_ns(CAST({ts} AS TIMESTAMP_NS))"
+    order = f"struct_pack(e := {event}, c := {created})" if plan.created_column else event
     not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
     outputs = [f"{k} AS {_ident(c.name)}" for k, c in zip(keys, plan.join_keys, strict=True)]
     outputs += [f"latest.c{i} AS {_ident(c.name)}" for i, c in enumerate(plan.features)]

@@ -13,9 +13,11 @@ as one clean run.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import hiredis
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -63,28 +65,70 @@ class RedisWriter:
             conn.disconnect()  # replies may be pending: never reuse this socket
         self._client.connection_pool.release(conn)
 
-    def _roundtrip(self, commands: pa.Array, replies_per_row: int) -> list[object]:
+    def _socket(self) -> socket.socket:
         conn = self._conn
         if conn is None:
             raise RuntimeError("RedisWriter is used outside its with block")
-        conn.send_packed_command([buffer_of(commands)], check_health=False)
+        if conn._sock is None:  # redis-py connects (AUTH, SELECT, TLS) lazily
+            conn.connect()
+        assert conn._sock is not None
+        return conn._sock
+
+    def _send(self, commands: pa.Array) -> socket.socket:
+        sock = self._socket()
+        sock.sendall(buffer_of(commands))
+        return sock
+
+    def _replies(self, commands: pa.Array, count: int, absent: bytes = b"") -> list[object] | None:
+        """Send, then parse ``count`` replies (hiredis, straight from the socket).
+
+        With ``absent`` (the bytes of the reply that means "nothing stored"), returns
+        ``None`` without parsing when every reply is exactly that: the usual case of a
+        first materialization, decided by one comparison of the received bytes."""
+        sock = self._send(commands)
+        reader = hiredis.Reader()
+        if absent:
+            # Every reply is at least as long as ``absent``, so this never over-reads.
+            expected = absent * count
+            received = bytearray()
+            while len(received) < len(expected):
+                received += _receive(sock)
+            if received == expected:
+                return None
+            reader.feed(bytes(received))
         replies: list[object] = []
-        failure: Exception | None = None
-        for _ in range(len(commands) * replies_per_row):
-            try:
-                replies.append(conn.read_response())
-            except redis.ResponseError as exc:
-                failure = failure or exc
-                replies.append(None)
-        if failure is not None:
-            raise OnlineWriteError(f"Redis refused a write: {failure}")
+        while len(replies) < count:
+            reply = reader.gets()
+            if reply is False:
+                reader.feed(_receive(sock))
+                continue
+            if isinstance(reply, hiredis.ReplyError):
+                raise OnlineWriteError(f"Redis refused a command: {reply}")
+            replies.append(reply)
         return replies
+
+    def _lines(self, commands: pa.Array, count: int) -> None:
+        """Send, then wait for ``count`` one-line replies (integers or errors): counting
+        line ends is enough, no parsing per reply."""
+        sock = self._send(commands)
+        seen = 0
+        error = b""
+        while seen < count:
+            chunk = _receive(sock)
+            seen += chunk.count(b"\n")
+            if not error and (chunk.startswith(b"-") or b"\n-" in chunk):
+                start = 0 if chunk.startswith(b"-") else chunk.index(b"\n-") + 1
+                error = chunk[start : chunk.find(b"\r", start)]
+        if error:
+            raise OnlineWriteError(f"Redis refused a write: {error.decode(errors='replace')}")
 
     def stored_nanos(self, keys: pa.Array) -> npt.NDArray[np.int64]:
         """The event time already stored for each key (0 when none)."""
         commands = join_rows([header(3) + bulk(b"HMGET"), bulk_column(keys), bulk(self._ts_field)])
-        replies = self._roundtrip(commands, 1)
         out = np.zeros(len(keys), dtype=np.int64)
+        replies = self._replies(commands, len(keys), absent=_NO_TIMESTAMP)
+        if replies is None:
+            return out
         for i, reply in enumerate(replies):
             value = reply[0]  # type: ignore[index]
             if value:
@@ -120,12 +164,22 @@ class RedisWriter:
         for field, column in zip(self._fields, values, strict=True):
             parts += [bulk(field), bulk_column(column)]
         parts += [bulk(self._ts_field), bulk_column(ts_bytes)]
-        replies_per_row = 1
-        if self._ttl:
+        if not self._ttl:
+            self._lines(join_rows(parts), len(keys))
+        else:
             ttl = str(self._ttl).encode()
             parts = [header(1) + bulk(b"MULTI"), *parts]
             parts += [header(3) + bulk(b"EXPIRE"), packed_key, bulk(ttl)]
             parts += [header(1) + bulk(b"EXEC")]
-            replies_per_row = 4
-        self._roundtrip(join_rows(parts), replies_per_row)
+            self._replies(join_rows(parts), 4 * len(keys))
         return BatchOutcome(len(keys), rows - len(keys))
+
+
+_NO_TIMESTAMP = b"*1\r\n$-1\r\n"  # HMGET's reply when the key or field is absent
+
+
+def _receive(sock: socket.socket) -> bytes:
+    chunk = sock.recv(1 << 20)
+    if not chunk:
+        raise OnlineWriteError("Redis closed the connection in the middle of a batch")
+    return chunk
