@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import redis
 from feast import Entity, FeatureView, Field, FileSource, ValueType
 from feast.types import Bool, Bytes, Float32, Float64, Int32, Int64, String, UnixTimestamp
 from hypothesis import HealthCheck, given, settings
@@ -265,3 +266,34 @@ def test_pandas_frames_with_nanosecond_times_match(
     make_store(tmp_path, redis_server.port, FEAST_DB, "local", objects).materialize(T0, end)
     make_store(tmp_path, redis_server.port, OUR_DB, "ours", objects).materialize(T0, end)
     assert_same(redis_server.port)
+
+
+def test_key_ttl_and_skip_dedup_match_feast(redis_server: LocalRedis, tmp_path: Path) -> None:
+    """Feast's ``key_ttl_seconds`` (every written key expires) and ``skip_dedup``."""
+    table = pa.table(
+        {
+            "k0": pa.array([1, 2, 2], pa.int64()),
+            "event_timestamp": pa.array(
+                [T0, T0, T0 + timedelta(hours=1)], pa.timestamp("us", tz="UTC")
+            ),
+            "f0": pa.array([1.5, 2.5, 3.5]),
+        }
+    )
+    data = Dataset(["int64"], [("view0", ["float64"], table)], False, [])
+    objects = _objects(tmp_path, data)
+    end = T0 + timedelta(days=1)
+    for online in ({"key_ttl_seconds": 3600}, {"skip_dedup": True}):
+        flush(redis_server.port, FEAST_DB, OUR_DB)
+        feast = make_store(tmp_path, redis_server.port, FEAST_DB, "local", objects, **online)
+        ours = make_store(tmp_path, redis_server.port, OUR_DB, "ours", objects, **online)
+        for start in (T0 + timedelta(hours=1), T0):  # the second run rewrites older rows
+            feast.materialize(start, end)
+            ours.materialize(start, end)
+            assert_same(redis_server.port)
+        client = redis.Redis(port=redis_server.port, db=OUR_DB)
+        ttls = [client.ttl(key) for key in client.scan_iter()]
+        client.close()
+        if "key_ttl_seconds" in online:
+            assert ttls and all(0 < t <= 3600 for t in ttls)
+        else:
+            assert ttls and all(t == -1 for t in ttls)
