@@ -52,18 +52,29 @@ class RedisWriter:
         self._fields = list(fields)
         self._ttl = key_ttl_seconds or None
         self._conn: Connection | None = None
+        self._buffer = b""
+        self._pending = 0
 
     def __enter__(self) -> RedisWriter:
         self._conn = self._client.connection_pool.get_connection()
+        self._buffer = b""
+        self._pending = 0
         return self
 
     def __exit__(self, *exc: object) -> None:
-        conn, self._conn = self._conn, None
+        conn = self._conn
         if conn is None:
             return
-        if exc[0] is not None:
-            conn.disconnect()  # replies may be pending: never reuse this socket
-        self._client.connection_pool.release(conn)
+        clean = False
+        try:
+            if exc[0] is None:
+                self._flush()  # the last batch's HSET replies
+                clean = not self._buffer
+        finally:
+            self._conn = None
+            if not clean:
+                conn.disconnect()  # replies may be pending: never reuse this socket
+            self._client.connection_pool.release(conn)
 
     def _socket(self) -> socket.socket:
         conn = self._conn
@@ -74,25 +85,32 @@ class RedisWriter:
         assert conn._sock is not None
         return conn._sock
 
-    def _send(self, commands: pa.Array) -> socket.socket:
-        sock = self._socket()
-        sock.sendall(buffer_of(commands))
-        return sock
+    def _send(self, commands: pa.Array) -> None:
+        self._socket().sendall(buffer_of(commands))
 
-    def _replies(self, commands: pa.Array, count: int, absent: bytes = b"") -> list[object] | None:
-        """Send, then parse ``count`` replies (hiredis, straight from the socket).
+    def _receive(self) -> bytes:
+        if self._buffer:
+            chunk, self._buffer = self._buffer, b""
+            return chunk
+        chunk = self._socket().recv(1 << 20)
+        if not chunk:
+            raise OnlineWriteError("Redis closed the connection in the middle of a batch")
+        return chunk
+
+    def _replies(self, count: int, absent: bytes = b"") -> list[object] | None:
+        """Parse the next ``count`` replies (hiredis, straight from the socket); they must
+        be the last ones expected.
 
         With ``absent`` (the bytes of the reply that means "nothing stored"), returns
         ``None`` without parsing when every reply is exactly that: the usual case of a
         first materialization, decided by one comparison of the received bytes."""
-        sock = self._send(commands)
         reader = hiredis.Reader()
         if absent:
             # Every reply is at least as long as ``absent``, so this never over-reads.
             expected = absent * count
             received = bytearray()
             while len(received) < len(expected):
-                received += _receive(sock)
+                received += self._receive()
             if received == expected:
                 return None
             reader.feed(bytes(received))
@@ -100,25 +118,30 @@ class RedisWriter:
         while len(replies) < count:
             reply = reader.gets()
             if reply is False:
-                reader.feed(_receive(sock))
+                reader.feed(self._receive())
                 continue
             if isinstance(reply, hiredis.ReplyError):
                 raise OnlineWriteError(f"Redis refused a command: {reply}")
             replies.append(reply)
         return replies
 
-    def _lines(self, commands: pa.Array, count: int) -> None:
-        """Send, then wait for ``count`` one-line replies (integers or errors): counting
-        line ends is enough, no parsing per reply."""
-        sock = self._send(commands)
-        seen = 0
+    def _flush(self) -> None:
+        """Consume the replies of the HSETs sent so far: one line each (an integer or an
+        error), so counting line ends is enough, no parsing per reply."""
+        remaining, self._pending = self._pending, 0
         error = b""
-        while seen < count:
-            chunk = _receive(sock)
-            seen += chunk.count(b"\n")
+        while remaining:
+            chunk = self._receive()
+            ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+            if len(ends) >= remaining:  # the rest belongs to the next replies
+                cut = int(ends[remaining - 1]) + 1
+                chunk, self._buffer = chunk[:cut], chunk[cut:]
+                remaining = 0
+            else:
+                remaining -= len(ends)
             if not error and (chunk.startswith(b"-") or b"\n-" in chunk):
-                start = 0 if chunk.startswith(b"-") else chunk.index(b"\n-") + 1
-                error = chunk[start : chunk.find(b"\r", start)]
+                at = 0 if chunk.startswith(b"-") else chunk.index(b"\n-") + 1
+                error = chunk[at : chunk.find(b"\r", at)]
         if error:
             raise OnlineWriteError(f"Redis refused a write: {error.decode(errors='replace')}")
 
@@ -126,7 +149,9 @@ class RedisWriter:
         """The event time already stored for each key (0 when none)."""
         commands = join_rows([header(3) + bulk(b"HMGET"), bulk_column(keys), bulk(self._ts_field)])
         out = np.zeros(len(keys), dtype=np.int64)
-        replies = self._replies(commands, len(keys), absent=_NO_TIMESTAMP)
+        self._send(commands)
+        self._flush()  # the previous batch's HSETs were answered before these
+        replies = self._replies(len(keys), absent=_NO_TIMESTAMP)
         if replies is None:
             return out
         for i, reply in enumerate(replies):
@@ -147,6 +172,7 @@ class RedisWriter:
         if rows == 0:
             return BatchOutcome(0, 0)
         if self._skip_dedup:
+            self._flush()  # at most one batch of replies outstanding
             newer = np.ones(rows, dtype=bool)
         else:
             previous = self.stored_nanos(keys)
@@ -165,21 +191,19 @@ class RedisWriter:
             parts += [bulk(field), bulk_column(column)]
         parts += [bulk(self._ts_field), bulk_column(ts_bytes)]
         if not self._ttl:
-            self._lines(join_rows(parts), len(keys))
+            # Not waiting: Redis runs these while the next batch is encoded; their
+            # replies are read before the next batch's HMGET answers (or on exit).
+            self._send(join_rows(parts))
+            self._pending += len(keys)
         else:
             ttl = str(self._ttl).encode()
             parts = [header(1) + bulk(b"MULTI"), *parts]
             parts += [header(3) + bulk(b"EXPIRE"), packed_key, bulk(ttl)]
             parts += [header(1) + bulk(b"EXEC")]
-            self._replies(join_rows(parts), 4 * len(keys))
+            self._flush()
+            self._send(join_rows(parts))
+            self._replies(4 * len(keys))
         return BatchOutcome(len(keys), rows - len(keys))
 
 
 _NO_TIMESTAMP = b"*1\r\n$-1\r\n"  # HMGET's reply when the key or field is absent
-
-
-def _receive(sock: socket.socket) -> bytes:
-    chunk = sock.recv(1 << 20)
-    if not chunk:
-        raise OnlineWriteError("Redis closed the connection in the middle of a batch")
-    return chunk
