@@ -1,0 +1,98 @@
+"""A small Feast repo for online-serving tests: an int64 entity, a string entity, a
+composite-key view, every scalar type, TTLs, and nothing materialized from files.
+
+Tests write rows with vanilla Feast (``store.write_to_online_store``), so the Redis bytes
+are exactly what Feast writes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from feast import Entity, FeatureService, FeatureStore, FeatureView, Field, FileSource, ValueType
+from feast.types import Array, Bool, Bytes, Float32, Float64, Int32, Int64, String, UnixTimestamp
+
+from featurestore.settings import Settings
+from featurestore.store import open_store
+
+PROJECT = "online_test"
+
+FEATURE_STORE_YAML = f"""\
+project: {PROJECT}
+provider: local
+registry:
+  registry_type: file
+  path: data/registry.db
+  cache_ttl_seconds: 60
+online_store:
+  type: featurestore.feast_plugins.redis_online_store.RedisOnlineStore
+offline_store:
+  type: duckdb
+entity_key_serialization_version: 3
+"""
+
+user = Entity(name="user", join_keys=["user_id"], value_type=ValueType.INT64)
+item = Entity(name="item", join_keys=["item_id"], value_type=ValueType.STRING)
+
+
+def _source(name: str, repo: Path) -> FileSource:
+    return FileSource(
+        name=f"{name}_source",
+        path=str(repo / "data" / f"{name}.parquet"),
+        timestamp_field="event_timestamp",
+    )
+
+
+def definitions(repo: Path) -> list[object]:
+    user_stats = FeatureView(
+        name="user_stats",
+        entities=[user],
+        ttl=timedelta(days=1),
+        schema=[
+            Field(name="f_double", dtype=Float64),
+            Field(name="f_float", dtype=Float32),
+            Field(name="f_int64", dtype=Int64),
+            Field(name="f_int32", dtype=Int32),
+            Field(name="f_string", dtype=String),
+            Field(name="f_bool", dtype=Bool),
+            Field(name="f_bytes", dtype=Bytes),
+            Field(name="f_ts", dtype=UnixTimestamp),
+            Field(name="f_doubles", dtype=Array(Float64)),
+            Field(name="f_strings", dtype=Array(String)),
+        ],
+        source=_source("user_stats", repo),
+        online=True,
+    )
+    item_stats = FeatureView(
+        name="item_stats",
+        entities=[item],
+        ttl=timedelta(0),
+        schema=[Field(name="price", dtype=Float64), Field(name="title", dtype=String)],
+        source=_source("item_stats", repo),
+        online=True,
+    )
+    user_item = FeatureView(
+        name="user_item",
+        entities=[user, item],
+        ttl=timedelta(days=7),
+        schema=[Field(name="score", dtype=Float64), Field(name="clicks", dtype=Int64)],
+        source=_source("user_item", repo),
+        online=True,
+    )
+    model = FeatureService(
+        name="ranking_model",
+        features=[item_stats[["title", "price"]], user_stats[["f_int64", "f_double"]], user_item],
+    )
+    return [user, item, user_stats, item_stats, user_item, model]
+
+
+def make_repo(target: Path, redis_url: str) -> tuple[Settings, FeatureStore]:
+    """Write the repo under ``target``, apply it, and return its settings and store."""
+    repo = target / "online_repo"
+    (repo / "data").mkdir(parents=True, exist_ok=True)
+    (repo / "feature_store.yaml").write_text(FEATURE_STORE_YAML)
+    settings = Settings(repo_path=repo, redis_url=redis_url)
+    store = open_store(settings)
+    store.apply(definitions(repo))  # type: ignore[arg-type]
+    return settings, store
