@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handlers
+from api.fastpath import OnlineFastPath
 from api.metrics import Metrics
 from api.middleware import ApiKeyAuth, RequestMetrics
 from api.routes import health, metrics, online, writes
@@ -52,6 +53,7 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
     install_error_handlers(app)
     for router in (health.router, online.router, writes.router, metrics.router):
         app.include_router(router)
+    app.add_middleware(OnlineFastPath, max_body_bytes=api.max_body_bytes)
     if api.cors_origins:
         app.add_middleware(
             CORSMiddleware,

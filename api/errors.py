@@ -43,20 +43,28 @@ def error_response(status: int, detail: str, code: str) -> JSONResponse:
     return JSONResponse({"detail": detail, "code": code}, status_code=status)
 
 
-async def _handle_known(request: Request, exc: Exception) -> JSONResponse:
+def describe_error(exc: Exception) -> tuple[int, dict[str, str]] | None:
+    """(status, body) of a known error; None for anything else (a bug: answer 500)."""
     for error_type, status in STATUS_BY_ERROR:
         if isinstance(exc, error_type):
             if status == 503:
                 logger.warning("online store unavailable: %s", exc)
-                return error_response(
-                    status, "the online store (Redis) is unavailable", "online_store_unavailable"
-                )
+                detail = "the online store (Redis) is unavailable"
+                return status, {"detail": detail, "code": "online_store_unavailable"}
             if status >= 500:
                 logger.error("server misconfigured: %s", exc)
-                return error_response(status, "server misconfigured", "config_error")
+                return status, {"detail": "server misconfigured", "code": "config_error"}
             if isinstance(exc, FeatureStoreError):
-                return error_response(status, str(exc), exc.code)
-    return await _handle_unknown(request, exc)
+                return status, {"detail": str(exc), "code": exc.code}
+    return None
+
+
+async def _handle_known(request: Request, exc: Exception) -> JSONResponse:
+    described = describe_error(exc)
+    if described is None:
+        return await _handle_unknown(request, exc)
+    status, body = described
+    return JSONResponse(body, status_code=status)
 
 
 async def _handle_unknown(request: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,7 @@ each worker process keeps its own counters; a scrape reads the worker that answe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -57,3 +58,17 @@ class Metrics:
             "Redis calls that failed or timed out.",
             registry=self.registry,
         )
+
+    def observe_lookup(self, feature_service: str, seconds: float, entities: int) -> None:
+        """One successful lookup (label children cached: this runs on every request)."""
+        children: dict[str, tuple[Any, Any]] = self.__dict__.setdefault("_children", {})
+        pair = children.get(feature_service)
+        if pair is None:
+            pair = (
+                self.lookups.labels(feature_service, "ok"),
+                self.lookup_latency.labels(feature_service),
+            )
+            children[feature_service] = pair
+        pair[0].inc()
+        pair[1].observe(seconds)
+        self.entities.observe(entities)

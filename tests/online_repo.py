@@ -7,12 +7,18 @@ are exactly what Feast writes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
+import pytest
+import redis
 from feast import Entity, FeatureService, FeatureStore, FeatureView, Field, FileSource, ValueType
 from feast.types import Array, Bool, Bytes, Float32, Float64, Int32, Int64, String, UnixTimestamp
 
+from featurestore.redis_server import LocalRedis
 from featurestore.settings import Settings
 from featurestore.store import open_store
 
@@ -96,3 +102,31 @@ def make_repo(target: Path, redis_url: str) -> tuple[Settings, FeatureStore]:
     store = open_store(settings)
     store.apply(definitions(repo))  # type: ignore[arg-type]
     return settings, store
+
+
+@dataclass
+class OnlineRepo:
+    """The small repo, applied, with its own empty Redis database."""
+
+    settings: Settings
+    store: FeatureStore
+    redis: redis.Redis
+
+    def reset(self) -> None:
+        self.redis.flushdb()
+
+    def write(self, view: str, rows: dict[str, list[Any]]) -> None:
+        """Write rows with vanilla Feast (``write_to_online_store``)."""
+        frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in rows.items()})
+        frame["event_timestamp"] = pd.to_datetime(frame["event_timestamp"], utc=True)
+        self.store.write_to_online_store(view, frame)
+
+
+@pytest.fixture(scope="module")
+def online_repo(tmp_path_factory: pytest.TempPathFactory, redis_server: LocalRedis) -> OnlineRepo:
+    """The small repo on Redis db 2 (flushed), for one test module."""
+    url = f"redis://127.0.0.1:{redis_server.port}/2"
+    client = redis.Redis(port=redis_server.port, db=2)
+    client.flushdb()
+    settings, store = make_repo(tmp_path_factory.mktemp("online"), url)
+    return OnlineRepo(settings, store, client)

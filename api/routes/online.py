@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.body import read_json
 from api.deps import AppMetrics, Limits, Lookup
+from api.lookups import lookup_document, prepare, read
 from api.schemas import (
     ErrorResponse,
     GetOnlineFeaturesRequest,
@@ -17,9 +17,7 @@ from api.schemas import (
     RecordsRequest,
     RecordsResponse,
 )
-from featurestore.errors import FeatureStoreError, InvalidRequestError, OnlineStoreUnavailableError
-from featurestore.online import AsyncOnlineLookup
-from featurestore.online.lookup import Prepared
+from featurestore.errors import InvalidRequestError
 
 router = APIRouter(tags=["online"])
 
@@ -44,57 +42,6 @@ def _json(document: Any) -> Response:
     return Response(orjson.dumps(document), media_type="application/json")
 
 
-def _parse_lookup(body: Any) -> tuple[Any, list[str] | None, str | None, bool]:
-    if not isinstance(body, dict):
-        raise InvalidRequestError("the body must be a JSON object")
-    if "entities" not in body:
-        raise InvalidRequestError("entities: field required")
-    features = body.get("features") or None
-    if features is not None and not (
-        isinstance(features, list) and all(isinstance(f, str) for f in features)
-    ):
-        raise InvalidRequestError("features: must be a list of 'view:feature' strings")
-    service = body.get("feature_service")
-    if service is not None and not isinstance(service, str):
-        raise InvalidRequestError("feature_service: must be a string")
-    full = body.get("full_feature_names", False)
-    if not isinstance(full, bool):
-        raise InvalidRequestError("full_feature_names: must be true or false")
-    return body["entities"], features, service, full
-
-
-async def _read(
-    lookup: AsyncOnlineLookup, metrics: AppMetrics, prepared: Prepared, label: str
-) -> dict[str, Any]:
-    start = time.perf_counter()
-    try:
-        document = await lookup.read(prepared)
-    except OnlineStoreUnavailableError:
-        metrics.redis_errors.inc()
-        metrics.lookups.labels(label, "redis_error").inc()
-        raise
-    metrics.lookup_latency.labels(label).observe(time.perf_counter() - start)
-    metrics.lookups.labels(label, "ok").inc()
-    metrics.entities.observe(prepared.count)
-    return document
-
-
-def _prepare(
-    lookup: AsyncOnlineLookup,
-    metrics: AppMetrics,
-    entities: Any,
-    features: list[str] | None,
-    service: str | None,
-    full: bool,
-) -> Prepared:
-    try:
-        return lookup.prepare(entities, features, service, full)
-    except FeatureStoreError:
-        known = service is not None and service in lookup.registry.snapshot.services
-        metrics.lookups.labels(service if known else "", "invalid").inc()
-        raise
-
-
 @router.post(
     "/get-online-features",
     responses={200: {"model": GetOnlineFeaturesResponse}, **_ERRORS},
@@ -104,14 +51,13 @@ def _prepare(
 async def get_online_features(
     request: Request, lookup: Lookup, metrics: AppMetrics, limits: Limits
 ) -> Response:
-    """Give `features` ('view:feature', answered in that order) or `feature_service`.
+    """Served by `api.fastpath` (same code, no framework overhead); documented here.
+
+    Give `features` ('view:feature', answered in that order) or `feature_service`.
     Statuses: PRESENT, NULL_VALUE (stored null), NOT_FOUND (no row for the entity),
     OUTSIDE_MAX_AGE (row older than the view's TTL; its value is still returned)."""
-    entities, features, service, full = _parse_lookup(
-        await read_json(request, limits.max_body_bytes)
-    )
-    prepared = _prepare(lookup, metrics, entities, features, service, full)
-    return _json(await _read(lookup, metrics, prepared, service or ""))
+    body = await read_json(request, limits.max_body_bytes)
+    return _json(await lookup_document(lookup, metrics, body))
 
 
 def _columns(entities: Any) -> Any:
@@ -146,8 +92,8 @@ async def feature_service_records(
     full = body.get("full_feature_names", False)
     if not isinstance(full, bool):
         raise InvalidRequestError("full_feature_names: must be true or false")
-    prepared = _prepare(lookup, metrics, _columns(body["entities"]), None, name, full)
-    document = await _read(lookup, metrics, prepared, name)
+    prepared = prepare(lookup, metrics, _columns(body["entities"]), None, name, full)
+    document = await read(lookup, metrics, prepared)
     names: list[str] = document["metadata"]["feature_names"]
     results = document["results"]
     n_entities = len(prepared.entities)

@@ -16,14 +16,12 @@ Statuses, where this differs from Feast 0.67 on Redis (see the README):
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis
-import redis.asyncio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -31,6 +29,7 @@ from featurestore.errors import OnlineStoreUnavailableError
 from featurestore.online.codec import EPOCH, decode_timestamp, decode_value
 from featurestore.online.plan import Plan, make_plan, validate_entities
 from featurestore.online.registry import RegistryCache
+from featurestore.online.resp import RespError, RespPool, pack_command
 from featurestore.settings import Settings, parse_redis_url
 from featurestore.store import open_store
 
@@ -51,6 +50,7 @@ class Prepared:
     entities: dict[str, list[Any]]
     count: int
     commands: list[tuple[bytes, tuple[bytes, ...]]]  # (key, fields), group-major
+    payload: bytes  # the same HMGETs as one RESP pipeline
 
 
 def prepare(
@@ -64,10 +64,14 @@ def prepare(
     plan = make_plan(registry.snapshot, features, feature_service, full_feature_names)
     columns, count = validate_entities(entities, plan.join_keys, max_entities)
     commands: list[tuple[bytes, tuple[bytes, ...]]] = []
+    parts: list[bytes] = []
     for group in plan.groups:
         keys = group.encoder.keys([columns[key] for key in group.join_keys])
         commands.extend((key, group.fields) for key in keys)
-    return Prepared(plan, columns, count, commands)
+        head, fields = group.hmget_head, group.hmget_fields
+        for key in keys:
+            parts += (head, b"$%d\r\n" % len(key), key, b"\r\n", fields)
+    return Prepared(plan, columns, count, commands, b"".join(parts))
 
 
 def assemble(
@@ -174,15 +178,10 @@ class AsyncOnlineLookup:
     """Non-blocking online lookups with a bounded Redis timeout (the HTTP API's)."""
 
     def __init__(
-        self,
-        registry: RegistryCache,
-        client: redis.asyncio.Redis,
-        timeout: float = 1.0,
-        max_entities: int | None = None,
+        self, registry: RegistryCache, pool: RespPool, max_entities: int | None = None
     ) -> None:
         self.registry = registry
-        self.client = client
-        self.timeout = timeout
+        self.pool = pool
         self.max_entities = max_entities
 
     @classmethod
@@ -190,8 +189,8 @@ class AsyncOnlineLookup:
         cls, settings: Settings, timeout: float = 1.0, max_entities: int | None = None
     ) -> AsyncOnlineLookup:
         registry = RegistryCache(open_store(settings))
-        client = redis.asyncio.Redis(**_client_kwargs(settings, timeout))
-        return cls(registry, client, timeout, max_entities)
+        pool = RespPool(parse_redis_url(settings.redis_url), timeout)
+        return cls(registry, pool, max_entities)
 
     def prepare(
         self,
@@ -210,12 +209,9 @@ class AsyncOnlineLookup:
         )
 
     async def read(self, prepared: Prepared) -> dict[str, Any]:
-        pipe = self.client.pipeline(transaction=False)
-        for key, fields in prepared.commands:
-            pipe.execute_command("HMGET", key, *fields)
         try:
-            replies = await asyncio.wait_for(pipe.execute(), self.timeout * 2)
-        except (*REDIS_ERRORS, TimeoutError) as exc:
+            replies = await self.pool.call(prepared.payload, len(prepared.commands))
+        except (RespError, TimeoutError) as exc:
             raise OnlineStoreUnavailableError(str(exc) or type(exc).__name__) from exc
         return assemble(prepared, replies, time.time())
 
@@ -232,9 +228,9 @@ class AsyncOnlineLookup:
 
     async def ping(self) -> None:
         try:
-            await asyncio.wait_for(self.client.execute_command("PING"), self.timeout)
-        except (*REDIS_ERRORS, TimeoutError) as exc:
+            await self.pool.call(pack_command(b"PING"), 1)
+        except (RespError, TimeoutError) as exc:
             raise OnlineStoreUnavailableError(str(exc) or type(exc).__name__) from exc
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.pool.close()

@@ -9,6 +9,7 @@ registry snapshot and the request's names, so they are cached on the snapshot.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from featurestore.errors import (
     UnknownFeatureServiceError,
 )
 from featurestore.online.registry import RegistrySnapshot, ViewInfo
+from featurestore.online.resp import hmget_fields
 from featurestore.redis_layout import KeyEncoder
 
 __all__ = ["Column", "KeyGroup", "Plan", "make_plan", "validate_entities"]
@@ -37,6 +39,7 @@ _TYPE_NAMES = {
     ValueType.INT64: "int64",
     ValueType.UNIX_TIMESTAMP: "int64",
 }
+_DECIMAL = re.compile(r"[-+]?[0-9]{1,20}")
 _INT32_RANGE = (-(2**31), 2**31 - 1)
 _INT64_RANGE = (-(2**63), 2**63 - 1)
 
@@ -51,6 +54,8 @@ class KeyGroup:
     fields: tuple[bytes, ...]  # the HMGET fields: every feature's, then every view's _ts
     views: tuple[ViewInfo, ...]  # views[i]'s timestamp is at fields[ts_offset + i]
     ts_offset: int
+    hmget_head: bytes  # RESP bytes of "HMGET" before the key ...
+    hmget_fields: bytes  # ... and of the fields after it
 
 
 @dataclass(frozen=True)
@@ -169,14 +174,18 @@ def _group(
         for key, value_type in zip(keys, types, strict=True):
             join_keys[key] = value_type
         fields = feature_fields[keys]
+        all_fields = (*fields, *(view.ts_field for view in views))
+        head, packed = hmget_fields(all_fields)
         groups.append(
             KeyGroup(
                 join_keys=keys,
                 key_types=types,
                 encoder=KeyEncoder(snapshot.project, keys, types),
-                fields=(*fields, *(view.ts_field for view in views)),
+                fields=all_fields,
                 views=views,
                 ts_offset=len(fields),
+                hmget_head=head,
+                hmget_fields=packed,
             )
         )
     columns = tuple(
@@ -214,20 +223,24 @@ def validate_entities(
     if max_entities is not None and count > max_entities:
         raise TooManyEntitiesError(count, max_entities)
     for key, value_type in join_keys.items():
-        for value in columns[key]:
-            _check_type(key, value_type, value)
+        columns[key] = [_coerce(key, value_type, value) for value in columns[key]]
     return columns, count
 
 
-def _check_type(key: str, value_type: ValueType, value: Any) -> None:
+def _coerce(key: str, value_type: ValueType, value: Any) -> Any:
+    """The value as its join key's type. Integer keys also take decimal strings ("42"),
+    as Feast does (its CLI sends every entity value as a string); "abc" is an error."""
     if value_type == ValueType.STRING:
-        ok = isinstance(value, str)
+        if isinstance(value, str):
+            return value
     elif value_type in _INT_TYPES:
+        if isinstance(value, str) and _DECIMAL.fullmatch(value):
+            value = int(value)
         low, high = _INT32_RANGE if value_type == ValueType.INT32 else _INT64_RANGE
-        ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return value
     else:
         raise InvalidRequestError(
             f"entity {key!r} has type {value_type.name}, which this server cannot look up"
         )
-    if not ok:
-        raise EntityTypeError(key, _TYPE_NAMES.get(value_type, value_type.name.lower()), value)
+    raise EntityTypeError(key, _TYPE_NAMES.get(value_type, value_type.name.lower()), value)
