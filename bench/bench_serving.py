@@ -405,10 +405,12 @@ def run(args: argparse.Namespace) -> Report:
                             best[name],
                             _run(_throughput(urls[name], one, connections, seconds)),
                         )
+                floor = _run(_throughput(ours_url, [_GET_HEALTH], connections, seconds))
                 report.add(
                     measure=f"throughput, 1 entity x 10 features, {connections} conn (req/s)",
                     **{"feast serve": best["feast"], "ours": best["ours"]},
                     ratio=f"{best['ours'] / best['feast']:.1f}x",
+                    **{"raw limit": f"{floor:,.0f} (GET /health, ours)"},
                 )
             health = _run(_latencies(ours_url, [_GET_HEALTH] * samples, rate))
             http_floor = _pct(health, 50)
@@ -464,7 +466,8 @@ def run(args: argparse.Namespace) -> Report:
         "(the same for both servers)",
         "throughput: closed loop, best of the rounds; latency: one connection at a fixed rate, "
         "halves alternating between the servers",
-        "HTTP floor: p50 of GET /health on our server at the same rate",
+        "HTTP floor: GET /health on our server (same connections for throughput, "
+        "same rate for latency): the client + loopback + server cost of any request",
         "feast serve runs with --max-requests 0 "
         "(its default 1000 recycles the worker, ~1 s stalls)",
         f"percentiles over {samples} requests per server and size",

@@ -15,7 +15,16 @@ from typing import Any
 import pandas as pd
 import pytest
 import redis
-from feast import Entity, FeatureService, FeatureStore, FeatureView, Field, FileSource, ValueType
+from feast import (
+    Entity,
+    FeatureService,
+    FeatureStore,
+    FeatureView,
+    Field,
+    FileSource,
+    PushSource,
+    ValueType,
+)
 from feast.types import Array, Bool, Bytes, Float32, Float64, Int32, Int64, String, UnixTimestamp
 
 from featurestore.redis_server import LocalRedis
@@ -75,7 +84,7 @@ def definitions(repo: Path) -> list[object]:
         entities=[item],
         ttl=timedelta(0),
         schema=[Field(name="price", dtype=Float64), Field(name="title", dtype=String)],
-        source=_source("item_stats", repo),
+        source=PushSource(name="item_push", batch_source=_source("item_stats", repo)),
         online=True,
     )
     user_item = FeatureView(

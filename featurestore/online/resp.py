@@ -114,7 +114,8 @@ class RespPool:
         """Send ``payload`` (``replies`` commands), within the timeout; ``RespError`` or
         ``TimeoutError`` otherwise (the connection is then dropped)."""
         try:
-            return await asyncio.wait_for(self._call(payload, replies), self.timeout)
+            async with asyncio.timeout(self.timeout):  # no extra task, unlike wait_for
+                return await self._call(payload, replies)
         except (OSError, EOFError) as exc:
             raise RespError(str(exc) or type(exc).__name__) from exc
 
