@@ -7,6 +7,8 @@ are exactly what Feast writes.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import redis
+import uvicorn
 from feast import (
     Entity,
     FeatureService,
@@ -27,7 +30,9 @@ from feast import (
 )
 from feast.types import Array, Bool, Bytes, Float32, Float64, Int32, Int64, String, UnixTimestamp
 
-from featurestore.redis_server import LocalRedis
+from api import create_app
+from api.settings import ApiSettings
+from featurestore.redis_server import LocalRedis, free_port
 from featurestore.settings import Settings
 from featurestore.store import open_store
 
@@ -139,3 +144,31 @@ def online_repo(tmp_path_factory: pytest.TempPathFactory, redis_server: LocalRed
     client.flushdb()
     settings, store = make_repo(tmp_path_factory.mktemp("online"), url)
     return OnlineRepo(settings, store, client)
+
+
+class ServerThread:
+    """Our app under uvicorn, in a thread, on a free port."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        app = create_app(settings, ApiSettings(registry_refresh_seconds=0))
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the API did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)

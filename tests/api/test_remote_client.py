@@ -11,55 +11,21 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from feast import FeatureStore
 
-from api import create_app
-from api.settings import ApiSettings
-from featurestore.redis_server import free_port
 from featurestore.settings import Settings
 from featurestore.store import open_store
-from tests.online_repo import OnlineRepo, online_repo  # noqa: F401
+from tests.online_repo import OnlineRepo, ServerThread, online_repo  # noqa: F401
 
 pytestmark = [pytest.mark.redis]
 
 NOW = datetime.now(UTC)
-
-
-class ServerThread:
-    """Our app under uvicorn, in a thread, on a free port."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
-        app = create_app(settings, ApiSettings(registry_refresh_seconds=0))
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 def client_repo(target: Path, served: Settings, url: str) -> Path:
