@@ -110,6 +110,14 @@ def _make_plan(
                     f"feature service {feature_service!r} uses {projection.view!r}: "
                     f"{snapshot.unsupported_views[projection.view]}"
                 )
+            view = snapshot.views.get(projection.view)
+            missing = [f for f in projection.features if view is None or f not in view.features]
+            if missing:
+                raise InvalidRequestError(
+                    f"feature service {feature_service!r} refers to "
+                    f"{', '.join(f'{projection.view}:{f}' for f in missing)}, "
+                    "which the registry does not have (run feast apply)"
+                )
             for feature in projection.features:
                 wanted.append((projection.view, feature, projection.alias))
     else:
