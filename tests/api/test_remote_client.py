@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from feast import FeatureStore
 
@@ -145,3 +146,18 @@ def test_demo_project_through_remote_store(demo_project: Settings, tmp_path: Pat
             entity_rows=[{"origin": "JFK"}],
         ).to_dict()
         assert answer == json.loads(json.dumps(vanilla))
+
+
+def test_feast_sdk_writes_through_remote_store(
+    served: tuple[OnlineRepo, str], tmp_path: Path
+) -> None:
+    repo, url = served
+    remote = FeatureStore(repo_path=str(client_repo(tmp_path / "client", repo.settings, url)))
+    frame = pd.DataFrame(
+        {"item_id": ["r1"], "price": [7.25], "title": ["remote"], "event_timestamp": [NOW]}
+    )
+    remote.write_to_online_store("item_stats", frame)  # POST /write-to-online-store
+    vanilla = repo.store.get_online_features(
+        features=["item_stats:price", "item_stats:title"], entity_rows=[{"item_id": "r1"}]
+    ).to_dict()
+    assert vanilla == {"item_id": ["r1"], "price": [7.25], "title": ["remote"]}
