@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterable
+from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -70,6 +71,7 @@ class RequestMetrics:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,5 +91,13 @@ class RequestMetrics:
         finally:
             route = scope.get("route")
             endpoint = getattr(route, "path", None) or "(unmatched)"
-            self.metrics.requests.labels(endpoint, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
+            key = (endpoint, scope["method"], status)
+            children = self._children.get(key)
+            if children is None:  # label lookups take a lock: do them once per label set
+                children = (
+                    self.metrics.requests.labels(endpoint, scope["method"], str(status)),
+                    self.metrics.latency.labels(endpoint),
+                )
+                self._children[key] = children
+            children[0].inc()
+            children[1].observe(time.perf_counter() - start)
