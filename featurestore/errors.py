@@ -14,12 +14,16 @@ answer, and treat anything else as a bug.
     │   ├── UnsupportedViewError      a view our engine cannot write (not a file source...)
     │   ├── SourceError               a source file is missing or lacks a needed column
     │   └── OnlineWriteError          Redis refused a write
+    ├── OnlineStoreUnavailableError the online store (Redis) did not answer in time
     └── RequestError                a lookup or retrieval request is invalid
         ├── UnknownFeatureError       a feature (``view:feature``) the registry does not know
         ├── UnknownFeatureServiceError
         ├── DuplicateFeatureError     the same feature asked for twice
         ├── MissingJoinKeyError       an entity join key the features need is absent
         ├── EntityTypeError           an entity value of the wrong type
+        ├── TooManyEntitiesError      more entities in one request than the limit
+        ├── RequestTooLargeError      a request body larger than the limit
+        ├── UnknownObjectError        a feature view or push source the registry does not know
         └── InvalidRequestError       anything else wrong with the request's shape
 """
 
@@ -49,6 +53,14 @@ class IngestionError(FeatureStoreError):
         self.job = job
         self.message = message
         super().__init__(f"{job}: {message}")
+
+
+class OnlineStoreUnavailableError(FeatureStoreError):
+    code = "online_store_unavailable"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the online store (Redis) is unavailable: {reason}")
 
 
 class RequestError(FeatureStoreError):
@@ -101,6 +113,33 @@ class EntityTypeError(RequestError):
         super().__init__(
             f"entity {join_key!r} expects {expected} values, got {value!r} ({type(value).__name__})"
         )
+
+
+class TooManyEntitiesError(RequestError):
+    code = "too_many_entities"
+
+    def __init__(self, count: int, limit: int) -> None:
+        self.count = count
+        self.limit = limit
+        super().__init__(f"{count} entities in one request; the limit is {limit}")
+
+
+class RequestTooLargeError(RequestError):
+    code = "request_too_large"
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"request body of {size} bytes; the limit is {limit} bytes")
+
+
+class UnknownObjectError(RequestError):
+    code = "not_found"
+
+    def __init__(self, kind: str, name: str) -> None:
+        self.kind = kind
+        self.name = name
+        super().__init__(f"unknown {kind} {name!r}")
 
 
 class InvalidRequestError(RequestError):
