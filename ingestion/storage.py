@@ -1,0 +1,183 @@
+"""Where a feature table lives on disk, and how a run replaces its window atomically.
+
+A feature table is a hive-partitioned Parquet folder, one folder per day (or hour) of
+its event timestamp::
+
+    data/features/weather_hourly.parquet -> .versions/weather_hourly/20261124T180102123456Z
+    data/features/.versions/weather_hourly/20261124T180102123456Z/
+        __date=2013-01-01/part-0.parquet
+        __date=2013-01-02/part-0.parquet
+    data/features/weather_hourly.quarantine/<run id>.parquet    rows that broke a rule
+
+``<table>.parquet`` is a symbolic link to an immutable *version* folder; Feast's
+FileSource, DuckDB and pyarrow read it as a plain folder. The partition columns start
+with ``__``, which Feast's schema inference skips by design.
+
+A run writes its window's partitions into a staging folder, hard-links every partition
+of the current version that lies outside the window into the same folder (no copy),
+renames the staging folder into ``.versions/`` and finally swaps the link with one
+``rename(2)``. That rename is the commit point:
+
+- killed before it: the link still names the old version, whose files were never
+  written to (hard links share inodes, and no run ever opens a committed file for
+  writing), so readers see exactly the old partitions. The leftover staging folder is
+  deleted by the next run of the job.
+- killed after it: the link names the new version, complete and fsynced before the swap.
+
+So there is no moment at which a reader sees some partitions old and some new, or a
+half-written file. Older versions are pruned, keeping the previous one for readers
+that resolved the link just before a swap.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from featurestore import tables
+from featurestore.errors import IngestionError
+
+PARTITION_COLUMNS = {"day": ("__date",), "hour": ("__date", "__hour")}
+_STAGING_PREFIX = ".staging-"
+_KEEP_VERSIONS = 2
+
+
+def table_path(data_dir: Path, table: str) -> Path:
+    """The path Feast's FileSource names: a link to the current version folder."""
+    return tables.features_dir(data_dir) / f"{table}.parquet"
+
+
+def versions_dir(data_dir: Path, table: str) -> Path:
+    return tables.features_dir(data_dir) / ".versions" / table
+
+
+def quarantine_dir(data_dir: Path, table: str) -> Path:
+    return tables.features_dir(data_dir) / f"{table}.quarantine"
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def partition_sql(timestamp: str, grain: str) -> str:
+    """SELECT-list items computing the partition columns from the event timestamp (UTC)."""
+    ts = f'"{timestamp}"'
+    items = [f"strftime({ts}, '%Y-%m-%d') AS __date"]
+    if grain == "hour":
+        items.append(f"strftime({ts}, '%H') AS __hour")
+    return ", ".join(items)
+
+
+def partition_start(relative: Path) -> datetime:
+    """The first instant of a partition folder such as ``__date=2013-01-01/__hour=05``."""
+    values = dict(part.split("=", 1) for part in relative.parts)
+    day = datetime.fromisoformat(values["__date"]).replace(tzinfo=UTC)
+    return day.replace(hour=int(values.get("__hour", 0)))
+
+
+def current_version(data_dir: Path, table: str) -> Path | None:
+    link = table_path(data_dir, table)
+    if not link.is_symlink():
+        return None
+    target = link.resolve()
+    return target if target.is_dir() else None
+
+
+@contextmanager
+def table_lock(data_dir: Path, table: str) -> Iterator[None]:
+    """One run of a job at a time, across processes (released when the process dies)."""
+    lock_dir = tables.features_dir(data_dir) / ".locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_dir / f"{table}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IngestionError(table, "another run of this job is in progress") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def new_staging(data_dir: Path, table: str, run_id: str) -> Path:
+    """An empty staging folder for a run, after deleting stale ones (caller holds the lock)."""
+    root = versions_dir(data_dir, table)
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(f"{_STAGING_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return root / f"{_STAGING_PREFIX}{run_id}"
+
+
+def link_outside_window(
+    data_dir: Path, table: str, staging: Path, start: datetime, end: datetime
+) -> int:
+    """Hard-link the current version's partitions outside ``[start, end)`` into staging."""
+    current = current_version(data_dir, table)
+    if current is None:
+        return 0
+    linked = 0
+    for leaf in _leaf_partitions(current):
+        relative = leaf.relative_to(current)
+        if start <= partition_start(relative) < end:
+            continue
+        (staging / relative).mkdir(parents=True, exist_ok=True)
+        for file in sorted(leaf.iterdir()):
+            os.link(file, staging / relative / file.name)
+            linked += 1
+    return linked
+
+
+def commit(data_dir: Path, table: str, staging: Path, run_id: str) -> Path:
+    """Make ``staging`` the table's current version with one atomic rename of the link."""
+    staging.mkdir(parents=True, exist_ok=True)  # a window that now holds no partitions
+    _fsync_tree(staging)
+    version = versions_dir(data_dir, table) / run_id
+    os.rename(staging, version)
+    _fsync_dir(version.parent)
+    link = table_path(data_dir, table)
+    if link.is_dir() and not link.is_symlink():
+        raise IngestionError(table, f"{link} is a folder, not a link written by the runner")
+    tmp_link = link.with_name(f".{link.name}.{run_id}.tmp")
+    os.symlink(os.path.relpath(version, link.parent), tmp_link)
+    os.replace(tmp_link, link)  # the commit point
+    _fsync_dir(link.parent)
+    _prune(data_dir, table, version)
+    return version
+
+
+def _prune(data_dir: Path, table: str, current: Path) -> None:
+    versions = sorted(
+        p for p in versions_dir(data_dir, table).iterdir() if not p.name.startswith(".")
+    )
+    keep = {current, *versions[-_KEEP_VERSIONS:]}
+    for old in versions:
+        if old not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _leaf_partitions(root: Path) -> list[Path]:
+    return sorted({file.parent for file in root.rglob("*.parquet")})
+
+
+def _fsync_tree(root: Path) -> None:
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(folder))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
