@@ -103,7 +103,7 @@ def _check_schema(job: Job, described: dict[str, str]) -> None:
         actual = described.get(name)
         if actual is None or actual == column.type:
             continue
-        family = "numeric" if actual in _NUMERIC_TYPES else actual
+        family = "numeric" if _numeric(actual) else actual
         if column.type not in _CONVERTIBLE.get(family, set()):
             problems.append(f"column {name!r} is {actual}, declared {column.type}")
     if problems:
@@ -112,10 +112,14 @@ def _check_schema(job: Job, described: dict[str, str]) -> None:
 
 def _lossy(ident: str, actual: str, column: Column) -> str:
     converted = f"TRY_CAST({ident} AS {column.type})"
-    if actual in _NUMERIC_TYPES and column.type in _INTEGER_TYPES:
+    if _numeric(actual) and column.type in _INTEGER_TYPES:
         # 3.5 -> BIGINT rounds to 4: catch the loss, not only the failure.
         return f"({ident} IS NOT NULL AND ({converted} IS NULL OR {converted} <> {ident}))"
     return f"({ident} IS NOT NULL AND {converted} IS NULL)"
+
+
+def _numeric(type_: str) -> bool:
+    return type_ in _NUMERIC_TYPES or type_.startswith("DECIMAL")
 
 
 def _ident(name: str) -> str:

@@ -58,7 +58,7 @@ def levels(selected: Iterable[str], jobs: dict[str, Job]) -> list[list[Job]]:
 def _tables_read(job: Job) -> set[str]:
     con = duckdb.connect()
     try:
-        row = con.execute("SELECT json_serialize_sql(?)", [_without_params(job.sql)]).fetchone()
+        (row,) = con.execute("SELECT json_serialize_sql(?)", [_without_params(job.sql)]).fetchall()
     finally:
         con.close()
     tree = json.loads(row[0]) if row else {}

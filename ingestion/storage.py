@@ -5,13 +5,15 @@ its event timestamp::
 
     data/features/weather_hourly.parquet -> .versions/weather_hourly/20261124T180102123456Z
     data/features/.versions/weather_hourly/20261124T180102123456Z/
-        __date=2013-01-01/part-0.parquet
-        __date=2013-01-02/part-0.parquet
+        date__=2013-01-01/part-0.parquet
+        date__=2013-01-02/part-0.parquet
     data/features/weather_hourly.quarantine/<run id>.parquet    rows that broke a rule
 
 ``<table>.parquet`` is a symbolic link to an immutable *version* folder; Feast's
-FileSource, DuckDB and pyarrow read it as a plain folder. The partition columns start
-with ``__``, which Feast's schema inference skips by design.
+FileSource, DuckDB and pyarrow read it as a plain folder. The partition columns
+(``date__``, and ``hour__`` for the hour grain) end with ``__``: Feast's schema
+inference skips such columns by design (a string partition would otherwise break it),
+and unlike a leading ``_`` it does not make pyarrow ignore the folders.
 
 A run writes its window's partitions into a staging folder, hard-links every partition
 of the current version that lies outside the window into the same folder (no copy),
@@ -42,7 +44,7 @@ from pathlib import Path
 from featurestore import tables
 from featurestore.errors import IngestionError
 
-PARTITION_COLUMNS = {"day": ("__date",), "hour": ("__date", "__hour")}
+PARTITION_COLUMNS = {"day": ("date__",), "hour": ("date__", "hour__")}
 _STAGING_PREFIX = ".staging-"
 _KEEP_VERSIONS = 2
 
@@ -67,17 +69,17 @@ def new_run_id() -> str:
 def partition_sql(timestamp: str, grain: str) -> str:
     """SELECT-list items computing the partition columns from the event timestamp (UTC)."""
     ts = f'"{timestamp}"'
-    items = [f"strftime({ts}, '%Y-%m-%d') AS __date"]
+    items = [f"strftime({ts}, '%Y-%m-%d') AS date__"]
     if grain == "hour":
-        items.append(f"strftime({ts}, '%H') AS __hour")
+        items.append(f"strftime({ts}, '%H') AS hour__")
     return ", ".join(items)
 
 
 def partition_start(relative: Path) -> datetime:
-    """The first instant of a partition folder such as ``__date=2013-01-01/__hour=05``."""
+    """The first instant of a partition folder such as ``date__=2013-01-01/hour__=05``."""
     values = dict(part.split("=", 1) for part in relative.parts)
-    day = datetime.fromisoformat(values["__date"]).replace(tzinfo=UTC)
-    return day.replace(hour=int(values.get("__hour", 0)))
+    day = datetime.fromisoformat(values["date__"]).replace(tzinfo=UTC)
+    return day.replace(hour=int(values.get("hour__", 0)))
 
 
 def current_version(data_dir: Path, table: str) -> Path | None:
