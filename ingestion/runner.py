@@ -28,7 +28,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import pyarrow.dataset as ds
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from featurestore import tables
 from featurestore.errors import (
@@ -314,26 +316,39 @@ def _write_partitions(
     """One Parquet file per partition, rows in key order, byte-identical on re-runs.
 
     DuckDB's own partitioned COPY reorders rows within a partition and slows down
-    badly with thousands of partitions, so the sorted rows stream to Arrow's dataset
-    writer instead (order kept, one row group per file up to ``_ROW_GROUP`` rows).
+    badly with thousands of partitions, so the rows, sorted once in DuckDB, stream out
+    as Arrow batches and each partition's rows are written as one file here.
     """
     partitions = list(storage.PARTITION_COLUMNS[job.grain])
     reader = con.sql(
         f"SELECT {', '.join([*plan.output, *partitions])} FROM __checked WHERE __rule IS NULL"
     ).to_arrow_reader(_BATCH)
-    ds.write_dataset(
-        reader,
-        staging,
-        format="parquet",
-        partitioning=partitions,
-        partitioning_flavor="hive",
-        basename_template="part-{i}.parquet",
-        preserve_order=True,
-        min_rows_per_group=_ROW_GROUP,
-        max_rows_per_group=_ROW_GROUP,
-        existing_data_behavior="overwrite_or_ignore",
-        file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
-    )
+    pending: list[pa.RecordBatch] = []
+    current: tuple[str, ...] | None = None
+    for batch in reader:
+        keys = [batch.column(name).to_numpy(zero_copy_only=False) for name in partitions]
+        change = np.zeros(batch.num_rows, dtype=bool)
+        for values in keys:
+            change[1:] |= values[1:] != values[:-1]
+        starts = [0, *np.flatnonzero(change).tolist()]
+        for begin, end in zip(starts, [*starts[1:], batch.num_rows], strict=True):
+            key = tuple(str(values[begin]) for values in keys)
+            if key != current and pending:
+                _write_partition(staging, partitions, current, pending)  # type: ignore[arg-type]
+                pending = []
+            current = key
+            pending.append(batch.slice(begin, end - begin))
+    if pending:
+        _write_partition(staging, partitions, current, pending)  # type: ignore[arg-type]
+
+
+def _write_partition(
+    staging: Path, names: list[str], values: tuple[str, ...], batches: list[pa.RecordBatch]
+) -> None:
+    folder = staging.joinpath(*(f"{n}={v}" for n, v in zip(names, values, strict=True)))
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_batches(batches).drop_columns(names).combine_chunks()
+    pq.write_table(table, folder / "part-0.parquet", row_group_size=_ROW_GROUP, compression="zstd")
 
 
 def _sql_error(job: Job, exc: duckdb.Error) -> IngestionError:
