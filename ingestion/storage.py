@@ -5,15 +5,18 @@ its event timestamp::
 
     data/features/weather_hourly.parquet -> .versions/weather_hourly/20261124T180102123456Z
     data/features/.versions/weather_hourly/20261124T180102123456Z/
-        date__=2013-01-01/part-0.parquet
-        date__=2013-01-02/part-0.parquet
+        partition_date=20130101/part-0.parquet
+        partition_date=20130102/part-0.parquet
     data/features/weather_hourly.quarantine/<run id>.parquet    rows that broke a rule
 
 ``<table>.parquet`` is a symbolic link to an immutable *version* folder; Feast's
 FileSource, DuckDB and pyarrow read it as a plain folder. The partition columns
-(``date__``, and ``hour__`` for the hour grain) end with ``__``: Feast's schema
-inference skips such columns by design (a string partition would otherwise break it),
-and unlike a leading ``_`` it does not make pyarrow ignore the folders.
+(``partition_date`` as yyyymmdd, and ``partition_hour`` 0..23 for the hour grain) hold
+integers: pyarrow reads a string partition as a dictionary type, which Feast's schema
+inference cannot map (it raises KeyError), while an integer reads as int32. (A name
+starting with ``_``, which Feast would skip, makes pyarrow ignore the folders.) A feature
+view without a declared schema therefore infers ``partition_date`` as an Int32 feature;
+views derived from the job header (``featurestore.definitions``) never list it.
 
 A run writes its window's partitions into a staging folder, hard-links every partition
 of the current version that lies outside the window into the same folder (no copy),
@@ -44,7 +47,7 @@ from pathlib import Path
 from featurestore import tables
 from featurestore.errors import IngestionError
 
-PARTITION_COLUMNS = {"day": ("date__",), "hour": ("date__", "hour__")}
+PARTITION_COLUMNS = {"day": ("partition_date",), "hour": ("partition_date", "partition_hour")}
 _STAGING_PREFIX = ".staging-"
 _KEEP_VERSIONS = 2
 
@@ -69,17 +72,17 @@ def new_run_id() -> str:
 def partition_sql(timestamp: str, grain: str) -> str:
     """SELECT-list items computing the partition columns from the event timestamp (UTC)."""
     ts = f'"{timestamp}"'
-    items = [f"strftime({ts}, '%Y-%m-%d') AS date__"]
+    items = [f"CAST(strftime({ts}, '%Y%m%d') AS INTEGER) AS partition_date"]
     if grain == "hour":
-        items.append(f"strftime({ts}, '%H') AS hour__")
+        items.append(f"CAST(hour({ts}) AS INTEGER) AS partition_hour")
     return ", ".join(items)
 
 
 def partition_start(relative: Path) -> datetime:
-    """The first instant of a partition folder such as ``date__=2013-01-01/hour__=05``."""
+    """The first instant of a partition folder such as ``partition_date=20130101``."""
     values = dict(part.split("=", 1) for part in relative.parts)
-    day = datetime.fromisoformat(values["date__"]).replace(tzinfo=UTC)
-    return day.replace(hour=int(values.get("hour__", 0)))
+    day = datetime.strptime(values["partition_date"], "%Y%m%d").replace(tzinfo=UTC)
+    return day.replace(hour=int(values.get("partition_hour", 0)))
 
 
 def current_version(data_dir: Path, table: str) -> Path | None:

@@ -30,7 +30,7 @@ def test_rerunning_a_window_gives_byte_identical_files(data_dir: Path) -> None:
     run_jobs(data_dir, ["weather_hourly"], start=_utc(2013, 1, 1), end=_utc(2013, 2, 1))
     assert current_version(data_dir, "weather_hourly") != version
     assert snapshot(table) == first
-    assert sorted(first)[0] == "date__=2013-01-01/part-0.parquet"
+    assert sorted(first)[0] == "partition_date=20130101/part-0.parquet"
     assert len(first) == 31
 
 
@@ -42,7 +42,10 @@ def test_a_window_replaces_only_its_partitions(data_dir: Path) -> None:
     after = _inodes(table)
     assert set(after) == set(before)
     changed = {name for name in after if after[name] != before[name]}
-    assert changed == {"date__=2013-01-04/part-0.parquet", "date__=2013-01-05/part-0.parquet"}
+    assert changed == {
+        "partition_date=20130104/part-0.parquet",
+        "partition_date=20130105/part-0.parquet",
+    }
 
 
 def test_backfill_in_steps_equals_one_run_over_the_range(data_dir: Path, tmp_path: Path) -> None:
@@ -102,7 +105,9 @@ def test_hour_grain_writes_one_folder_per_hour(data_dir: Path, jobs_dir: Path) -
     )
     run_jobs(data_dir, jobs_dir=jobs_dir, start=_utc(2013, 1, 1, 6), end=_utc(2013, 1, 1, 9))
     files = sorted(snapshot(feature_table_path(data_dir, "jfk_hourly")))
-    assert files == [f"date__=2013-01-01/hour__=0{h}/part-0.parquet" for h in (6, 7, 8)]
+    assert files == [
+        f"partition_date=20130101/partition_hour={h}/part-0.parquet" for h in (6, 7, 8)
+    ]
     con = tables.connect(data_dir)
     assert con.execute("SELECT count(*), min(temp) FROM jfk_hourly").fetchone() == (3, 39.02)
 
