@@ -21,8 +21,9 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from collections import deque
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,6 +49,7 @@ _LINE = re.compile(r"LINE (\d+):")
 _EXAMPLES = 3
 _BATCH = 1_000_000
 _ROW_GROUP = 1 << 20
+_WRITERS = 4
 
 
 @dataclass(frozen=True)
@@ -325,26 +327,39 @@ def _write_partitions(
     ).to_arrow_reader(_BATCH)
     pending: list[pa.RecordBatch] = []
     current: tuple[str, ...] | None = None
-    for batch in reader:
-        keys = [batch.column(name).to_numpy(zero_copy_only=False) for name in partitions]
-        change = np.zeros(batch.num_rows, dtype=bool)
-        for values in keys:
-            change[1:] |= values[1:] != values[:-1]
-        starts = [0, *np.flatnonzero(change).tolist()]
-        for begin, end in zip(starts, [*starts[1:], batch.num_rows], strict=True):
-            key = tuple(str(values[begin]) for values in keys)
-            if key != current and pending:
-                _write_partition(staging, partitions, current, pending)  # type: ignore[arg-type]
-                pending = []
-            current = key
-            pending.append(batch.slice(begin, end - begin))
-    if pending:
-        _write_partition(staging, partitions, current, pending)  # type: ignore[arg-type]
+    # Files are independent, and Parquet encoding releases the GIL: write them in
+    # parallel, with a bounded backlog so memory stays at a few partitions.
+    with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+        backlog: deque[Future[None]] = deque()
+
+        def flush() -> None:
+            backlog.append(pool.submit(_write_partition, staging, partitions, current, pending))
+            while len(backlog) > 4 * _WRITERS:
+                backlog.popleft().result()
+
+        for batch in reader:
+            keys = [batch.column(name).to_numpy(zero_copy_only=False) for name in partitions]
+            change = np.zeros(batch.num_rows, dtype=bool)
+            for values in keys:
+                change[1:] |= values[1:] != values[:-1]
+            starts = [0, *np.flatnonzero(change).tolist()]
+            for begin, end in zip(starts, [*starts[1:], batch.num_rows], strict=True):
+                key = tuple(str(values[begin]) for values in keys)
+                if key != current and pending:
+                    flush()
+                    pending = []
+                current = key
+                pending.append(batch.slice(begin, end - begin))
+        if pending:
+            flush()
+        for future in backlog:
+            future.result()
 
 
 def _write_partition(
-    staging: Path, names: list[str], values: tuple[str, ...], batches: list[pa.RecordBatch]
+    staging: Path, names: list[str], values: tuple[str, ...] | None, batches: list[pa.RecordBatch]
 ) -> None:
+    assert values is not None
     folder = staging.joinpath(*(f"{n}={v}" for n, v in zip(names, values, strict=True)))
     folder.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_batches(batches).drop_columns(names).combine_chunks()

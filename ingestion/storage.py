@@ -40,6 +40,7 @@ import fcntl
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,18 +171,21 @@ def _leaf_partitions(root: Path) -> list[Path]:
 
 
 def _fsync_tree(root: Path) -> None:
+    """Flush every file and folder under ``root`` to disk (in parallel: fsync waits on I/O)."""
+    paths = []
     for folder, _dirs, files in os.walk(root):
-        for name in files:
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(folder))
+        paths.append(folder)
+        paths.extend(os.path.join(folder, name) for name in files)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(_fsync_path, paths))
 
 
 def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+    _fsync_path(str(folder))
+
+
+def _fsync_path(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
