@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from featurestore import tables
@@ -49,7 +50,7 @@ _LINE = re.compile(r"LINE (\d+):")
 _EXAMPLES = 3
 _BATCH = 1_000_000
 _ROW_GROUP = 1 << 20
-_WRITERS = 4
+_WRITERS = 8
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,8 @@ def run_job(
                 return JobResult(job.name, feature_table_path(data_dir, job.name), 0, seconds,
                                  "empty", run_id, *span, rows_in, bad)  # fmt: skip
             staging = storage.new_staging(data_dir, job.name, run_id)
-            _write_partitions(con, job, plan, staging)
+            if _write_partitions(con, job, plan, staging):
+                _fail_on_duplicates(con, job, rows_in)
         finally:
             con.close()
         storage.link_outside_window(data_dir, job.name, staging, *span)
@@ -265,25 +267,27 @@ def _check_table(
         raise ExpectationError(
             job.name, "rows > 0", 0, rows_in, [], "the window produced no good rows"
         )
+
+
+def _fail_on_duplicates(con: duckdb.DuckDBPyConnection, job: Job, rows_in: int) -> None:
     keys = ", ".join(_ident(c) for c in (*job.entities, job.timestamp))
     row = con.execute(
         f"SELECT count(*), sum(n) FROM (SELECT count(*) AS n FROM __checked "
         f"WHERE __rule IS NULL GROUP BY {keys} HAVING count(*) > 1)"
     ).fetchall()[0]
-    if row and row[0]:
-        examples = con.execute(
-            f"SELECT {keys}, count(*) AS n FROM __checked WHERE __rule IS NULL "
-            f"GROUP BY {keys} HAVING count(*) > 1 ORDER BY {keys} LIMIT {_EXAMPLES}"
-        ).fetchall()
-        names = [*job.entities, job.timestamp, "rows"]
-        raise ExpectationError(
-            job.name,
-            f"unique ({', '.join((*job.entities, job.timestamp))})",
-            int(row[1]),
-            rows_in,
-            [_format(names, r) for r in examples],
-            f"{int(row[0]):,} key and timestamp pairs appear more than once",
-        )
+    examples = con.execute(
+        f"SELECT {keys}, count(*) AS n FROM __checked WHERE __rule IS NULL "
+        f"GROUP BY {keys} HAVING count(*) > 1 ORDER BY {keys} LIMIT {_EXAMPLES}"
+    ).fetchall()
+    names = [*job.entities, job.timestamp, "rows"]
+    raise ExpectationError(
+        job.name,
+        f"unique ({', '.join((*job.entities, job.timestamp))})",
+        int(row[1] or 0),
+        rows_in,
+        [_format(names, r) for r in examples],
+        f"{int(row[0]):,} key and timestamp pairs appear more than once",
+    )
 
 
 def _examples(con: duckdb.DuckDBPyConnection, job: Job, where: str, column: str) -> list[str]:
@@ -314,19 +318,25 @@ def _write_quarantine(
 
 def _write_partitions(
     con: duckdb.DuckDBPyConnection, job: Job, plan: CheckPlan, staging: Path
-) -> None:
+) -> bool:
     """One Parquet file per partition, rows in key order, byte-identical on re-runs.
 
     DuckDB's own partitioned COPY reorders rows within a partition and slows down
     badly with thousands of partitions, so the rows, sorted once in DuckDB, stream out
     as Arrow batches and each partition's rows are written as one file here.
+
+    Sorted by partition, keys and timestamp, two rows with the same keys and timestamp
+    are neighbours: returns True (and stops) at the first such pair.
     """
     partitions = list(storage.PARTITION_COLUMNS[job.grain])
     reader = con.sql(
         f"SELECT {', '.join([*plan.output, *partitions])} FROM __checked WHERE __rule IS NULL"
     ).to_arrow_reader(_BATCH)
+    unique = [*job.entities, job.timestamp]
     pending: list[pa.RecordBatch] = []
     current: tuple[str, ...] | None = None
+    previous: pa.RecordBatch | None = None
+    duplicates = False
     # Files are independent, and Parquet encoding releases the GIL: write them in
     # parallel, with a bounded backlog so memory stays at a few partitions.
     with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
@@ -338,6 +348,12 @@ def _write_partitions(
                 backlog.popleft().result()
 
         for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            if _adjacent_duplicates(batch, previous, unique):
+                duplicates = True
+                break
+            previous = batch.slice(batch.num_rows - 1, 1)
             keys = [batch.column(name).to_numpy(zero_copy_only=False) for name in partitions]
             change = np.zeros(batch.num_rows, dtype=bool)
             for values in keys:
@@ -350,10 +366,23 @@ def _write_partitions(
                     pending = []
                 current = key
                 pending.append(batch.slice(begin, end - begin))
-        if pending:
+        if pending and not duplicates:
             flush()
         for future in backlog:
             future.result()
+    return duplicates
+
+
+def _adjacent_duplicates(
+    batch: pa.RecordBatch, previous: pa.RecordBatch | None, names: list[str]
+) -> bool:
+    rows = pa.Table.from_batches([previous, batch]) if previous is not None else batch
+    same: pa.Array | None = None
+    for name in names:
+        column = rows.column(name)
+        equal = pc.equal(column.slice(1), column.slice(0, len(column) - 1))
+        same = equal if same is None else pc.and_(same, equal)
+    return same is not None and bool(pc.any(same).as_py())
 
 
 def _write_partition(
@@ -363,7 +392,11 @@ def _write_partition(
     folder = staging.joinpath(*(f"{n}={v}" for n, v in zip(names, values, strict=True)))
     folder.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_batches(batches).drop_columns(names).combine_chunks()
-    pq.write_table(table, folder / "part-0.parquet", row_group_size=_ROW_GROUP, compression="zstd")
+    target = folder / "part-0.parquet"
+    pq.write_table(table, target, row_group_size=_ROW_GROUP, compression="zstd")
+    storage.fsync_path(target)  # here, in parallel, rather than all at commit time
+    storage.fsync_path(folder)
+    storage.fsync_path(folder.parent)
 
 
 def _sql_error(job: Job, exc: duckdb.Error) -> IngestionError:

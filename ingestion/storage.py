@@ -27,7 +27,9 @@ renames the staging folder into ``.versions/`` and finally swaps the link with o
   written to (hard links share inodes, and no run ever opens a committed file for
   writing), so readers see exactly the old partitions. The leftover staging folder is
   deleted by the next run of the job.
-- killed after it: the link names the new version, complete and fsynced before the swap.
+- killed after it: the link names the new version, complete and fsynced before the swap
+  (every file and partition folder is fsynced as it is written or linked, then the
+  staging folder, the versions folder and, after the swap, the folder holding the link).
 
 So there is no moment at which a reader sees some partitions old and some new, or a
 half-written file. Older versions are pruned, keeping the previous one for readers
@@ -40,9 +42,8 @@ import fcntl
 import os
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from featurestore import tables
@@ -127,21 +128,38 @@ def link_outside_window(
     if current is None:
         return 0
     linked = 0
-    for leaf in _leaf_partitions(current):
-        relative = leaf.relative_to(current)
+    for day in os.scandir(current):
+        first = partition_start(Path(day.name))
+        if day.is_dir() and start <= first and first + timedelta(days=1) <= end:
+            continue  # the whole day is in the window: nothing to keep, nothing to list
+        linked += _link_tree(Path(day.path), current, staging, start, end)
+    return linked
+
+
+def _link_tree(root: Path, current: Path, staging: Path, start: datetime, end: datetime) -> int:
+    linked = 0
+    for folder, _dirs, files in os.walk(root):
+        names = sorted(name for name in files if name.endswith(".parquet"))
+        if not names:
+            continue
+        relative = Path(folder).relative_to(current)
         if start <= partition_start(relative) < end:
             continue
-        (staging / relative).mkdir(parents=True, exist_ok=True)
-        for file in sorted(leaf.iterdir()):
-            os.link(file, staging / relative / file.name)
+        target = staging / relative
+        target.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            os.link(os.path.join(folder, name), target / name)
             linked += 1
+        fsync_path(target)
+        fsync_path(target.parent)
     return linked
 
 
 def commit(data_dir: Path, table: str, staging: Path, run_id: str) -> Path:
     """Make ``staging`` the table's current version with one atomic rename of the link."""
     staging.mkdir(parents=True, exist_ok=True)  # a window that now holds no partitions
-    _fsync_tree(staging)
+    # Files and partition folders were fsynced as they were written or linked.
+    fsync_path(staging)
     version = versions_dir(data_dir, table) / run_id
     os.rename(staging, version)
     _fsync_dir(version.parent)
@@ -166,27 +184,14 @@ def _prune(data_dir: Path, table: str, current: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def _leaf_partitions(root: Path) -> list[Path]:
-    return sorted({file.parent for file in root.rglob("*.parquet")})
-
-
-def _fsync_tree(root: Path) -> None:
-    """Flush every file and folder under ``root`` to disk (in parallel: fsync waits on I/O)."""
-    paths = []
-    for folder, _dirs, files in os.walk(root):
-        paths.append(folder)
-        paths.extend(os.path.join(folder, name) for name in files)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(_fsync_path, paths))
-
-
-def _fsync_dir(folder: Path) -> None:
-    _fsync_path(str(folder))
-
-
-def _fsync_path(path: str) -> None:
+def fsync_path(path: Path | str) -> None:
+    """Flush a file's data, or a folder's entries, to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fsync_path(folder)
