@@ -396,7 +396,8 @@ def _write_partition(
     pq.write_table(table, target, row_group_size=_ROW_GROUP, compression="zstd")
     storage.fsync_path(target)  # here, in parallel, rather than all at commit time
     storage.fsync_path(folder)
-    storage.fsync_path(folder.parent)
+    if len(names) > 1:  # date/hour: the hour folder's entry is in the date folder
+        storage.fsync_path(folder.parent)  # (the staging root is fsynced at commit)
 
 
 def _sql_error(job: Job, exc: duckdb.Error) -> IngestionError:
