@@ -8,7 +8,7 @@ One run of one job over the window ``[start, end)``:
    it breaks (see ``ingestion.checks``), keeping only rows whose timestamp is in the window;
 3. check the table-level rules (bad-row share, unique keys + timestamp, rows > 0); a
    failure raises ``ExpectationError`` and leaves the table as it was;
-4. write the good rows, sorted by partition, keys and timestamp, into a staging folder
+4. write the good rows, sorted by partition, timestamp and keys, into a staging folder
    partitioned by the grain (one file per partition), the bad ones into
    ``<table>.quarantine/<run id>.parquet``, and swap the new version in (see
    ``ingestion.storage`` for why a kill at any point is safe).
@@ -225,9 +225,10 @@ def _check_rows(
     ts = _ident(job.timestamp)
     start, end = (f"TIMESTAMPTZ '{t.isoformat()}'" for t in span)
     partitions = storage.PARTITION_COLUMNS[job.grain]
-    order = ", ".join([*partitions, *(_ident(c) for c in (*job.entities, job.timestamp))])
+    order = ", ".join([*partitions, *(_ident(c) for c in (job.timestamp, *job.entities))])
     try:
-        # Sorted once, in parallel, by partition then keys: the order the files get.
+        # Sorted once, in parallel, by partition, timestamp and keys: the order the files
+        # get. The timestamp first settles most comparisons before any string key.
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE __checked AS "
             f"SELECT *, {plan.rule_sql()} AS __rule, "
@@ -325,7 +326,7 @@ def _write_partitions(
     badly with thousands of partitions, so the rows, sorted once in DuckDB, stream out
     as Arrow batches and each partition's rows are written as one file here.
 
-    Sorted by partition, keys and timestamp, two rows with the same keys and timestamp
+    Sorted by partition, timestamp and keys, two rows with the same keys and timestamp
     are neighbours: returns True (and stops) at the first such pair.
     """
     partitions = list(storage.PARTITION_COLUMNS[job.grain])
