@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -355,13 +354,10 @@ def _write_partitions(
                 duplicates = True
                 break
             previous = batch.slice(batch.num_rows - 1, 1)
-            keys = [batch.column(name).to_numpy(zero_copy_only=False) for name in partitions]
-            change = np.zeros(batch.num_rows, dtype=bool)
-            for values in keys:
-                change[1:] |= values[1:] != values[:-1]
-            starts = [0, *np.flatnonzero(change).tolist()]
+            keys = [batch.column(name) for name in partitions]
+            starts = [0, *_change_points(keys)]
             for begin, end in zip(starts, [*starts[1:], batch.num_rows], strict=True):
-                key = tuple(str(values[begin]) for values in keys)
+                key = tuple(str(values[begin].as_py()) for values in keys)
                 if key != current and pending:
                     flush()
                     pending = []
@@ -372,6 +368,17 @@ def _write_partitions(
         for future in backlog:
             future.result()
     return duplicates
+
+
+def _change_points(columns: list[pa.Array]) -> list[int]:
+    """Row numbers where any of the (sorted) partition columns changes value."""
+    changed: pa.Array | None = None
+    for column in columns:
+        differs = pc.not_equal(column.slice(1), column.slice(0, len(column) - 1))
+        changed = differs if changed is None else pc.or_(changed, differs)
+    if changed is None:
+        return []
+    return [i + 1 for i in pc.indices_nonzero(changed).to_pylist()]
 
 
 def _adjacent_duplicates(
