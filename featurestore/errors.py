@@ -16,6 +16,12 @@ answer, and treat anything else as a bug.
     │   ├── ExpectationError          a data-quality rule failed (rule, rows, examples)
     │   ├── WindowError               a time window that is empty or off the job's grain
     │   └── UnknownJobColumnError     a feature view names a column the job does not produce
+    ├── MaterializationError        writing a feature view into Redis failed
+    │   ├── InvalidWindowError        the window starts after it ends
+    │   ├── UnknownFeatureViewError
+    │   ├── UnsupportedViewError      a view our engine cannot write (not a file source...)
+    │   ├── SourceError               a source file is missing or lacks a needed column
+    │   └── OnlineWriteError          Redis refused a write
     └── RequestError                a lookup or retrieval request is invalid
         ├── UnknownFeatureError       a feature (``view:feature``) the registry does not know
         ├── UnknownFeatureServiceError
@@ -195,3 +201,53 @@ class EntityTypeError(RequestError):
 
 class InvalidRequestError(RequestError):
     code = "invalid_request"
+
+
+class MaterializationError(FeatureStoreError):
+    """Materialization into the online store failed; a re-run repairs what was written."""
+
+    code = "materialization_error"
+
+
+class InvalidWindowError(MaterializationError):
+    code = "invalid_window"
+
+    def __init__(self, start: object, end: object) -> None:
+        self.start = start
+        self.end = end
+        super().__init__(f"the window starts ({start}) after it ends ({end})")
+
+
+class UnknownFeatureViewError(MaterializationError):
+    code = "unknown_feature_view"
+
+    def __init__(self, names: Sequence[str], known: Sequence[str] = ()) -> None:
+        self.names = list(names)
+        self.known = sorted(known)
+        hint = f"; known feature views: {', '.join(self.known)}" if self.known else ""
+        super().__init__(f"unknown feature view(s): {', '.join(self.names)}{hint}")
+
+
+class UnsupportedViewError(MaterializationError):
+    code = "unsupported_feature_view"
+
+    def __init__(self, view: str, reason: str) -> None:
+        self.view = view
+        self.reason = reason
+        super().__init__(f"feature view {view!r} cannot be materialized here: {reason}")
+
+
+class SourceError(MaterializationError):
+    """A feature view's source is missing or lacks the columns the view needs."""
+
+    code = "source_error"
+
+    def __init__(self, view: str, path: str, problem: str) -> None:
+        self.view = view
+        self.path = path
+        self.problem = problem
+        super().__init__(f"feature view {view!r}: source {path}: {problem}")
+
+
+class OnlineWriteError(MaterializationError):
+    code = "online_write_error"

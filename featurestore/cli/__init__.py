@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from featurestore.cli import api_cmd, demo_cmd, ingest_cmd, redis_cmd, training_cmd
+from featurestore.cli import api_cmd, demo_cmd, ingest_cmd, materialize_cmd, redis_cmd, training_cmd
 from featurestore.cli._errors import KNOWN_ERRORS, one_line
 
 app = typer.Typer(
@@ -26,6 +26,8 @@ app.add_typer(api_cmd.app, name="api")
 app.add_typer(training_cmd.app, name="training")
 app.add_typer(demo_cmd.app, name="demo")
 app.command("serve")(api_cmd.serve)
+app.command("materialize")(materialize_cmd.materialize)
+app.command("materialize-incremental")(materialize_cmd.materialize_incremental)
 
 _debug = False
 
