@@ -8,6 +8,14 @@ answer, and treat anything else as a bug.
     ├── ConfigError                 bad settings or a broken project layout
     ├── RedisServerError            the local redis-server cannot be found, started or reached
     ├── IngestionError              a feature job failed (SQL error, missing raw input)
+    │   ├── JobDefinitionError        a job file's header is malformed (file and line)
+    │   ├── UnknownJobError           no job by that name (lists the known ones)
+    │   ├── MissingUpstreamError      a job reads a job that does not exist, or a cycle
+    │   ├── JobSQLError               DuckDB rejected the job's SQL (file and line)
+    │   ├── SchemaDriftError          a raw input or the query output differs from its schema
+    │   ├── ExpectationError          a data-quality rule failed (rule, rows, examples)
+    │   ├── WindowError               a time window that is empty or off the job's grain
+    │   └── UnknownJobColumnError     a feature view names a column the job does not produce
     ├── MaterializationError        writing a feature view into Redis failed
     │   ├── InvalidWindowError        the window starts after it ends
     │   ├── UnknownFeatureViewError
@@ -30,6 +38,7 @@ answer, and treat anything else as a bug.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 
 class FeatureStoreError(Exception):
@@ -61,6 +70,93 @@ class OnlineStoreUnavailableError(FeatureStoreError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"the online store (Redis) is unavailable: {reason}")
+
+
+class JobDefinitionError(IngestionError):
+    code = "job_definition_error"
+
+    def __init__(self, path: Path, problem: str, line: int | None = None) -> None:
+        self.path = path
+        self.problem = problem
+        self.line = line
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(path.stem, f"{where}: {problem}")
+
+
+class UnknownJobError(IngestionError):
+    code = "unknown_job"
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        self.name = name
+        self.known = sorted(known)
+        super().__init__(name, f"unknown job; known jobs: {', '.join(self.known) or 'none'}")
+
+
+class MissingUpstreamError(IngestionError):
+    code = "missing_upstream"
+
+    def __init__(self, job: str, path: Path, upstream: str, problem: str) -> None:
+        self.path = path
+        self.upstream = upstream
+        super().__init__(job, f"{path}: upstream job {upstream!r} {problem}")
+
+
+class JobSQLError(IngestionError):
+    code = "job_sql_error"
+
+    def __init__(self, job: str, path: Path, line: int | None, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(job, f"{where}: {problem}")
+
+
+class SchemaDriftError(IngestionError):
+    code = "schema_drift"
+
+    def __init__(self, job: str, table: str, problems: Sequence[str]) -> None:
+        self.table = table
+        self.problems = list(problems)
+        super().__init__(
+            job, f"schema drift in {table}: {'; '.join(self.problems)}; nothing was written"
+        )
+
+
+class ExpectationError(IngestionError):
+    code = "expectation_failed"
+
+    def __init__(
+        self, job: str, rule: str, rows: int, total: int, examples: Sequence[str], why: str
+    ) -> None:
+        self.rule = rule
+        self.rows = rows
+        self.total = total
+        self.examples = list(examples)
+        shown = f"; e.g. {' / '.join(self.examples)}" if self.examples else ""
+        super().__init__(
+            job,
+            f"rule {rule!r} failed for {rows:,} of {total:,} rows ({why}); "
+            f"the table was left untouched{shown}",
+        )
+
+
+class WindowError(IngestionError):
+    code = "bad_window"
+
+
+class UnknownJobColumnError(IngestionError):
+    code = "unknown_job_column"
+
+    def __init__(self, job: str, path: Path, columns: Sequence[str], known: Sequence[str]) -> None:
+        self.path = path
+        self.columns = list(columns)
+        self.known = list(known)
+        super().__init__(
+            job,
+            f"{path} does not produce column(s) {', '.join(self.columns)}; "
+            f"it produces: {', '.join(self.known)}",
+        )
 
 
 class RequestError(FeatureStoreError):
