@@ -14,6 +14,8 @@ answer, and treat anything else as a bug.
         ├── DuplicateFeatureError     the same feature asked for twice
         ├── MissingJoinKeyError       an entity join key the features need is absent
         ├── EntityTypeError           an entity value of the wrong type
+        ├── EntityTimestampError      an entity frame without a usable timestamp column
+        ├── EntityColumnTypeError     an entity frame column of the wrong type
         └── InvalidRequestError       anything else wrong with the request's shape
 """
 
@@ -99,3 +101,29 @@ class EntityTypeError(RequestError):
 
 class InvalidRequestError(RequestError):
     code = "invalid_request"
+
+
+class EntityTimestampError(RequestError):
+    """The entity frame has no timestamp column, or more than one candidate."""
+
+    code = "missing_timestamp_column"
+
+    def __init__(self, column: str, columns: Sequence[str]) -> None:
+        self.column = column
+        self.columns = list(columns)
+        super().__init__(
+            f"the entity frame has no timestamp column {column!r} "
+            f"(columns: {', '.join(self.columns) or 'none'})"
+        )
+
+
+class EntityColumnTypeError(RequestError):
+    """An entity frame column whose type cannot be joined or compared."""
+
+    code = "wrong_column_type"
+
+    def __init__(self, column: str, expected: str, actual: str) -> None:
+        self.column = column
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"entity frame column {column!r} has type {actual}; expected {expected}")

@@ -1,0 +1,184 @@
+"""The point-in-time join as one DuckDB query: an ASOF LEFT JOIN per feature view.
+
+Semantics (Feast's, checked against its DuckDB/ibis store and a brute-force oracle):
+
+- per entity row and view, the feature row with the same join keys and the latest
+  event timestamp at or before the entity row's timestamp;
+- ties on the event timestamp go to the latest ``created_timestamp_column`` (a null
+  created timestamp loses, as under Feast's ``ORDER BY created DESC``);
+- the view's TTL nulls the features when that row is older than ``timestamp - ttl``
+  (inclusive: a row exactly ``ttl`` old still counts); it never drops the entity row.
+  A TTL of zero or none means no age limit;
+- every entity row comes back exactly once (duplicates included), in input order;
+- timestamps are compared as ``TIMESTAMP WITH TIME ZONE`` at microsecond precision;
+  naive timestamps are UTC. The output's timestamp column is UTC.
+
+Feature tables are read only through ``featurestore.sources.parquet_scan`` and only the
+rows in the entity frame's time window (``min - ttl .. max``) reach the join.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import duckdb
+
+from featurestore.errors import (
+    EntityColumnTypeError,
+    InvalidRequestError,
+    MissingJoinKeyError,
+    UnknownFeatureError,
+)
+from featurestore.offline.entities import ROW, EntityFrame, quote
+from featurestore.offline.views import ViewSpec
+from featurestore.sources import parquet_scan
+
+TS = "__fs_ts"
+
+_STRING = ("VARCHAR", "UUID")
+_NUMBER = (
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+    "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class JoinPlan:
+    sql: str
+    columns: list[str]
+
+
+def plan_join(
+    con: duckdb.DuckDBPyConnection,
+    entities: EntityFrame,
+    views: Sequence[ViewSpec],
+    window: tuple[datetime | None, datetime | None] = (None, None),
+) -> JoinPlan:
+    """Check the request against the tables' schemas, then build the join's SQL.
+
+    Every check runs before any data is read: a missing join key, a join key of the
+    wrong type, an unknown feature or a broken source raises here.
+    """
+    views = [v for v in views if v.features]
+    missing = sorted({e for v in views for e in v.join_keys.values()} - set(entities.types))
+    if missing:
+        raise MissingJoinKeyError(missing)
+    columns = [*entities.columns]
+    for view in views:
+        columns += view.features.values()
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise InvalidRequestError(
+            f"column name(s) {', '.join(repeated)} would appear twice in the result; "
+            "rename the entity frame's column or use full_feature_names"
+        )
+    ctes = [
+        f"{TS}_e AS (SELECT *, CAST({quote(entities.timestamp_column)} AS TIMESTAMPTZ) AS {TS} "
+        f"FROM {entities.relation})"
+    ]
+    joins: list[str] = []
+    selects = [
+        f"e.{TS} AS {quote(c)}" if c == entities.timestamp_column else f"e.{quote(c)}"
+        for c in entities.columns
+    ]
+    for i, view in enumerate(views):
+        _check_schema(con, view, entities)
+        alias = f"v{i}"
+        ctes.append(f"{alias} AS ({_view_sql(view, window)})")
+        on = [f"e.{quote(ec)} = {alias}.{quote(fc)}" for fc, ec in view.join_keys.items()]
+        if view.created_timestamp_column:
+            on.append(f"struct_pack(t := e.{TS}, c := 'infinity'::TIMESTAMPTZ) >= {alias}.{TS}_tc")
+        else:
+            on.append(f"e.{TS} >= {alias}.{TS}")
+        joins.append(f"ASOF LEFT JOIN {alias} ON {' AND '.join(on)}")
+        fresh = (
+            f"{alias}.{TS} >= e.{TS} - to_microseconds({_micros(view)})" if view.has_ttl else None
+        )
+        for column, output in view.features.items():
+            value = f"{alias}.{quote(column)}"
+            if fresh:
+                value = f"CASE WHEN {fresh} THEN {value} END"
+            selects.append(f"{value} AS {quote(output)}")
+    sql = (
+        "WITH "
+        + ",\n".join(ctes)
+        + "\nSELECT "
+        + ",\n  ".join(selects)
+        + f"\nFROM {TS}_e AS e\n"
+        + "\n".join(joins)
+        + f"\nORDER BY e.{ROW}"
+    )
+    return JoinPlan(sql=sql, columns=columns)
+
+
+def entity_window(
+    con: duckdb.DuckDBPyConnection, entities: EntityFrame
+) -> tuple[datetime | None, datetime | None]:
+    """The earliest and latest entity timestamp (UTC), ``None`` for an empty frame."""
+    ts = f"CAST({quote(entities.timestamp_column)} AS TIMESTAMPTZ)"
+    row = con.execute(f"SELECT min({ts}), max({ts}) FROM {entities.relation}").fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _view_sql(view: ViewSpec, window: tuple[datetime | None, datetime | None]) -> str:
+    selects = [f"{quote(view.source_column(k))} AS {quote(k)}" for k in view.join_keys]
+    selects += [f"{quote(view.source_column(f))} AS {quote(f)}" for f in view.features]
+    ts = f"CAST({quote(view.timestamp_field)} AS TIMESTAMPTZ)"
+    selects.append(f"{ts} AS {TS}")
+    if view.created_timestamp_column:
+        created = f"CAST({quote(view.created_timestamp_column)} AS TIMESTAMPTZ)"
+        selects.append(
+            f"struct_pack(t := {ts}, c := coalesce({created}, '-infinity'::TIMESTAMPTZ)) AS {TS}_tc"
+        )
+    where = [f"{ts} IS NOT NULL"]
+    start, end = window
+    if end is not None:
+        where.append(f"{ts} <= {_literal(end)}")
+    if start is not None and view.has_ttl:
+        where.append(f"{ts} >= {_literal(start)} - to_microseconds({_micros(view)})")
+    return f"SELECT {', '.join(selects)} FROM {parquet_scan(view.path)} WHERE {' AND '.join(where)}"
+
+
+def _check_schema(con: duckdb.DuckDBPyConnection, view: ViewSpec, entities: EntityFrame) -> None:
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {parquet_scan(view.path)}").fetchall()
+    except duckdb.Error as exc:
+        raise InvalidRequestError(
+            f"cannot read feature view {view.name!r} from {view.path}: {exc}"
+        ) from None
+    types = {str(r[0]): str(r[1]) for r in described}
+    unknown = [f"{view.name}:{f}" for f in view.features if view.source_column(f) not in types]
+    if unknown:
+        raise UnknownFeatureError(unknown, known_views=[view.name])
+    needed = [view.timestamp_field, *(view.source_column(k) for k in view.join_keys)]
+    if view.created_timestamp_column:
+        needed.append(view.created_timestamp_column)
+    absent = [c for c in needed if c not in types]
+    if absent:
+        raise InvalidRequestError(
+            f"feature view {view.name!r}: table {view.path} has no column(s) {', '.join(absent)}"
+        )
+    for table_key, entity_key in view.join_keys.items():
+        expected = types[view.source_column(table_key)]
+        actual = entities.types[entity_key]
+        if _kind(expected) != _kind(actual):
+            raise EntityColumnTypeError(entity_key, f"{expected} (as in {view.name})", actual)
+
+
+def _kind(duckdb_type: str) -> str:
+    if duckdb_type in _STRING:
+        return "string"
+    if duckdb_type in _NUMBER or duckdb_type.startswith("DECIMAL"):
+        return "number"
+    return duckdb_type
+
+
+def _micros(view: ViewSpec) -> int:
+    assert view.ttl is not None
+    return view.ttl // timedelta(microseconds=1)
+
+
+def _literal(ts: datetime) -> str:
+    return f"TIMESTAMPTZ '{ts.isoformat()}'"
