@@ -27,14 +27,6 @@ EntityInput: TypeAlias = pd.DataFrame | pa.Table | Path | str
 ROW = "__fs_row"
 RESERVED_PREFIX = "__fs_"
 DEFAULT_TIMESTAMP = "event_timestamp"
-TIMESTAMP_TYPES = (
-    "TIMESTAMP",
-    "TIMESTAMP WITH TIME ZONE",
-    "TIMESTAMP_NS",
-    "TIMESTAMP_MS",
-    "TIMESTAMP_S",
-    "DATE",
-)
 
 
 @dataclass(frozen=True)
@@ -84,7 +76,7 @@ def register_entities(
         except duckdb.Error as exc:
             raise InvalidRequestError(f"cannot read the entity frame: {exc}") from None
     described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-    types = {str(row[0]): str(row[1]) for row in described if row[0] != ROW}
+    types = {str(row[0]): str(row[1]).strip('"') for row in described if row[0] != ROW}
     reserved = [c for c in types if c.startswith(RESERVED_PREFIX)]
     if reserved:
         raise InvalidRequestError(
@@ -93,7 +85,7 @@ def register_entities(
     column = timestamp_column or infer_timestamp_column(types)
     if column not in types:
         raise EntityTimestampError(column, list(types))
-    if types[column] not in TIMESTAMP_TYPES:
+    if not is_timestamp_type(types[column]):
         raise EntityColumnTypeError(column, "a timestamp", types[column])
     return EntityFrame(relation=relation, types=types, timestamp_column=column)
 
@@ -102,8 +94,13 @@ def infer_timestamp_column(types: dict[str, str]) -> str:
     """Feast's rule: ``event_timestamp`` if present, else the only timestamp column."""
     if DEFAULT_TIMESTAMP in types:
         return DEFAULT_TIMESTAMP
-    candidates = [c for c, t in types.items() if t in TIMESTAMP_TYPES]
+    candidates = [c for c, t in types.items() if t.startswith("TIMESTAMP")]
     return candidates[0] if len(candidates) == 1 else DEFAULT_TIMESTAMP
+
+
+def is_timestamp_type(duckdb_type: str) -> bool:
+    """Any DuckDB timestamp (naive, with time zone, s/ms/us/ns), a date, or all nulls."""
+    return duckdb_type.startswith("TIMESTAMP") or duckdb_type in ("DATE", "NULL")
 
 
 def _arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:

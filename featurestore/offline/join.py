@@ -74,19 +74,19 @@ def plan_join(
             f"column name(s) {', '.join(repeated)} would appear twice in the result; "
             "rename the entity frame's column or use full_feature_names"
         )
-    ctes = [
-        f"{TS}_e AS (SELECT *, CAST({quote(entities.timestamp_column)} AS TIMESTAMPTZ) AS {TS} "
-        f"FROM {entities.relation})"
-    ]
+    entity_ts = utc_micros(
+        quote(entities.timestamp_column), entities.types[entities.timestamp_column]
+    )
+    ctes = [f"{TS}_e AS (SELECT *, {entity_ts} AS {TS} FROM {entities.relation})"]
     joins: list[str] = []
     selects = [
         f"e.{TS} AS {quote(c)}" if c == entities.timestamp_column else f"e.{quote(c)}"
         for c in entities.columns
     ]
     for i, view in enumerate(views):
-        _check_schema(con, view, entities)
+        types = _check_schema(con, view, entities)
         alias = f"v{i}"
-        ctes.append(f"{alias} AS ({_view_sql(view, window)})")
+        ctes.append(f"{alias} AS ({_view_sql(view, window, types)})")
         on = [f"e.{quote(ec)} = {alias}.{quote(fc)}" for fc, ec in view.join_keys.items()]
         if view.created_timestamp_column:
             on.append(f"struct_pack(t := e.{TS}, c := 'infinity'::TIMESTAMPTZ) >= {alias}.{TS}_tc")
@@ -113,22 +113,36 @@ def plan_join(
     return JoinPlan(sql=sql, columns=columns)
 
 
+def utc_micros(column: str, duckdb_type: str) -> str:
+    """``column`` as a UTC ``TIMESTAMPTZ``; nanoseconds are floored to microseconds
+    (DuckDB's cast would round them, moving a timestamp up to 500 ns later)."""
+    if duckdb_type.endswith("_NS"):
+        ns = f"epoch_ns({column})"
+        micros = f"(({ns} - (({ns} % 1000) + 1000) % 1000) // 1000)"
+        return f"CAST(make_timestamp({micros}) AS TIMESTAMPTZ)"
+    return f"CAST({column} AS TIMESTAMPTZ)"
+
+
 def entity_window(
     con: duckdb.DuckDBPyConnection, entities: EntityFrame
 ) -> tuple[datetime | None, datetime | None]:
     """The earliest and latest entity timestamp (UTC), ``None`` for an empty frame."""
-    ts = f"CAST({quote(entities.timestamp_column)} AS TIMESTAMPTZ)"
+    column = entities.timestamp_column
+    ts = utc_micros(quote(column), entities.types[column])
     row = con.execute(f"SELECT min({ts}), max({ts}) FROM {entities.relation}").fetchone()
     return (row[0], row[1]) if row else (None, None)
 
 
-def _view_sql(view: ViewSpec, window: tuple[datetime | None, datetime | None]) -> str:
+def _view_sql(
+    view: ViewSpec, window: tuple[datetime | None, datetime | None], types: dict[str, str]
+) -> str:
     selects = [f"{quote(view.source_column(k))} AS {quote(k)}" for k in view.join_keys]
     selects += [f"{quote(view.source_column(f))} AS {quote(f)}" for f in view.features]
-    ts = f"CAST({quote(view.timestamp_field)} AS TIMESTAMPTZ)"
+    ts = utc_micros(quote(view.timestamp_field), types[view.timestamp_field])
     selects.append(f"{ts} AS {TS}")
     if view.created_timestamp_column:
-        created = f"CAST({quote(view.created_timestamp_column)} AS TIMESTAMPTZ)"
+        column = view.created_timestamp_column
+        created = utc_micros(quote(column), types[column])
         selects.append(
             f"struct_pack(t := {ts}, c := coalesce({created}, '-infinity'::TIMESTAMPTZ)) AS {TS}_tc"
         )
@@ -141,14 +155,17 @@ def _view_sql(view: ViewSpec, window: tuple[datetime | None, datetime | None]) -
     return f"SELECT {', '.join(selects)} FROM {parquet_scan(view.path)} WHERE {' AND '.join(where)}"
 
 
-def _check_schema(con: duckdb.DuckDBPyConnection, view: ViewSpec, entities: EntityFrame) -> None:
+def _check_schema(
+    con: duckdb.DuckDBPyConnection, view: ViewSpec, entities: EntityFrame
+) -> dict[str, str]:
+    """The table's column types, after checking it has what the request needs."""
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {parquet_scan(view.path)}").fetchall()
     except duckdb.Error as exc:
         raise InvalidRequestError(
             f"cannot read feature view {view.name!r} from {view.path}: {exc}"
         ) from None
-    types = {str(r[0]): str(r[1]) for r in described}
+    types = {str(r[0]): str(r[1]).strip('"') for r in described}
     unknown = [f"{view.name}:{f}" for f in view.features if view.source_column(f) not in types]
     if unknown:
         raise UnknownFeatureError(unknown, known_views=[view.name])
@@ -163,8 +180,9 @@ def _check_schema(con: duckdb.DuckDBPyConnection, view: ViewSpec, entities: Enti
     for table_key, entity_key in view.join_keys.items():
         expected = types[view.source_column(table_key)]
         actual = entities.types[entity_key]
-        if _kind(expected) != _kind(actual):
+        if "NULL" not in (expected, actual) and _kind(expected) != _kind(actual):
             raise EntityColumnTypeError(entity_key, f"{expected} (as in {view.name})", actual)
+    return types
 
 
 def _kind(duckdb_type: str) -> str:
