@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +28,10 @@ def connect(data_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
     (so a SQL entity frame can say ``FROM flights``). Spills to the temp folder."""
     con = tables.connect(data_dir) if data_dir is not None else duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
+    # Our own progress reporting replaces DuckDB's bar; in Jupyter without ipywidgets
+    # DuckDB refuses to touch the setting (its bar is off there anyway).
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SET enable_progress_bar = false")
     spill = Path(tempfile.gettempdir()) / "featurestore-duckdb"
     con.execute(f"SET temp_directory = {tables.quote_path(spill)}")
     return con
