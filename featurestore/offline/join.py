@@ -15,6 +15,12 @@ Semantics (Feast's, checked against its DuckDB/ibis store and a brute-force orac
 
 Feature tables are read only through ``featurestore.sources.parquet_scan`` and only the
 rows in the entity frame's time window (``min - ttl .. max``) reach the join.
+
+Two phases, because an ASOF join sorts its whole right side: phase 1 ASOF-joins the
+entity rows to each table's (join keys, timestamps, file row number) only; phase 2
+fetches the matched rows' features by position with a hash join. The sort then moves
+a few bytes per feature row instead of every feature (about 2x faster with 100,000
+entity rows against 10,000,000-row tables, the same speed with 1,000,000).
 """
 
 from __future__ import annotations
@@ -78,37 +84,59 @@ def plan_join(
         quote(entities.timestamp_column), entities.types[entities.timestamp_column]
     )
     ctes = [f"{TS}_e AS (SELECT *, {entity_ts} AS {TS} FROM {entities.relation})"]
-    joins: list[str] = []
+    asof_joins: list[str] = []
+    matched = ["e.*"]
+    fetches: list[str] = []
     selects = [
-        f"e.{TS} AS {quote(c)}" if c == entities.timestamp_column else f"e.{quote(c)}"
+        f"m.{TS} AS {quote(c)}" if c == entities.timestamp_column else f"m.{quote(c)}"
         for c in entities.columns
     ]
     for i, view in enumerate(views):
         types = _check_schema(con, view, entities)
+        scan = _scan(view)
+        where = _where(view, window, types)
         alias = f"v{i}"
-        ctes.append(f"{alias} AS ({_view_sql(view, window, types)})")
+        # Phase 1: the ASOF join finds each entity row's feature row by position only
+        # (file and row number), so the sort carries keys and timestamps, not features.
+        ctes.append(f"{alias} AS ({_positions_sql(view, types, scan, where)})")
         on = [f"e.{quote(ec)} = {alias}.{quote(fc)}" for fc, ec in view.join_keys.items()]
         if view.created_timestamp_column:
             on.append(f"struct_pack(t := e.{TS}, c := 'infinity'::TIMESTAMPTZ) >= {alias}.{TS}_tc")
         else:
             on.append(f"e.{TS} >= {alias}.{TS}")
-        joins.append(f"ASOF LEFT JOIN {alias} ON {' AND '.join(on)}")
+        asof_joins.append(f"ASOF LEFT JOIN {alias} ON {' AND '.join(on)}")
         fresh = (
             f"{alias}.{TS} >= e.{TS} - to_microseconds({_micros(view)})" if view.has_ttl else None
         )
-        for column, output in view.features.items():
-            value = f"{alias}.{quote(column)}"
-            if fresh:
-                value = f"CASE WHEN {fresh} THEN {value} END"
-            selects.append(f"{value} AS {quote(output)}")
+        position = [f"{TS}_rn"] + ([f"{TS}_file"] if _partitioned(scan) else [])
+        for column in position:
+            value = f"{alias}.{column}"
+            matched.append(
+                f"CASE WHEN {fresh} THEN {value} END AS {column}{i}"
+                if fresh
+                else f"{value} AS {column}{i}"
+            )
+        # Phase 2: fetch the features of the matched rows by position (a hash join).
+        payload = ", ".join(
+            _position_columns(scan)
+            + [f"{quote(view.source_column(f))} AS {quote(f)}" for f in view.features]
+        )
+        condition = " AND ".join(f"m.{column}{i} = p{i}.{column}" for column in position)
+        fetches.append(
+            f"LEFT JOIN (SELECT {payload} FROM {scan} WHERE {where}) AS p{i} ON {condition}"
+        )
+        selects += [f"p{i}.{quote(c)} AS {quote(out)}" for c, out in view.features.items()]
+    ctes.append(
+        f"{TS}_m AS (SELECT {', '.join(matched)} FROM {TS}_e AS e\n" + "\n".join(asof_joins) + ")"
+    )
     sql = (
         "WITH "
         + ",\n".join(ctes)
         + "\nSELECT "
         + ",\n  ".join(selects)
-        + f"\nFROM {TS}_e AS e\n"
-        + "\n".join(joins)
-        + f"\nORDER BY e.{ROW}"
+        + f"\nFROM {TS}_m AS m\n"
+        + "\n".join(fetches)
+        + f"\nORDER BY m.{ROW}"
     )
     return JoinPlan(sql=sql, columns=columns)
 
@@ -133,11 +161,44 @@ def entity_window(
     return (row[0], row[1]) if row else (None, None)
 
 
-def _view_sql(
+def _scan(view: ViewSpec) -> str:
+    """The source's ``read_parquet`` with each row's position (file and row number)."""
+    scan = parquet_scan(view.path)
+    assert scan.endswith(")"), scan
+    options = ", file_row_number = true"
+    if _partitioned(scan):
+        options += ", filename = true"
+    return scan[:-1] + options + ")"
+
+
+def _partitioned(scan: str) -> bool:
+    """Several files: a row's position needs its file name as well as its row number."""
+    return "hive_partitioning" in scan
+
+
+def _position_columns(scan: str) -> list[str]:
+    columns = [f"file_row_number AS {TS}_rn"]
+    if _partitioned(scan):
+        columns.append(f"filename AS {TS}_file")
+    return columns
+
+
+def _where(
     view: ViewSpec, window: tuple[datetime | None, datetime | None], types: dict[str, str]
 ) -> str:
+    """Feature rows that can match some entity row: a timestamp, within the window."""
+    ts = utc_micros(quote(view.timestamp_field), types[view.timestamp_field])
+    where = [f"{ts} IS NOT NULL"]
+    start, end = window
+    if end is not None:
+        where.append(f"{ts} <= {_literal(end)}")
+    if start is not None and view.has_ttl:
+        where.append(f"{ts} >= {_literal(start)} - to_microseconds({_micros(view)})")
+    return " AND ".join(where)
+
+
+def _positions_sql(view: ViewSpec, types: dict[str, str], scan: str, where: str) -> str:
     selects = [f"{quote(view.source_column(k))} AS {quote(k)}" for k in view.join_keys]
-    selects += [f"{quote(view.source_column(f))} AS {quote(f)}" for f in view.features]
     ts = utc_micros(quote(view.timestamp_field), types[view.timestamp_field])
     selects.append(f"{ts} AS {TS}")
     if view.created_timestamp_column:
@@ -146,13 +207,8 @@ def _view_sql(
         selects.append(
             f"struct_pack(t := {ts}, c := coalesce({created}, '-infinity'::TIMESTAMPTZ)) AS {TS}_tc"
         )
-    where = [f"{ts} IS NOT NULL"]
-    start, end = window
-    if end is not None:
-        where.append(f"{ts} <= {_literal(end)}")
-    if start is not None and view.has_ttl:
-        where.append(f"{ts} >= {_literal(start)} - to_microseconds({_micros(view)})")
-    return f"SELECT {', '.join(selects)} FROM {parquet_scan(view.path)} WHERE {' AND '.join(where)}"
+    selects += _position_columns(scan)
+    return f"SELECT {', '.join(selects)} FROM {scan} WHERE {where}"
 
 
 def _check_schema(
