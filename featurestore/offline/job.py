@@ -87,7 +87,9 @@ class DuckDBRetrievalJob(RetrievalJob):
         return self._to_arrow_internal(timeout).to_pandas()
 
     def to_batches(self, batch_size: int = 122_880) -> pa.RecordBatchReader:
-        """The result as a stream of record batches (on-demand views not applied)."""
+        """The result as a stream of record batches (on-demand views not applied).
+
+        The job's connection is busy until the reader is exhausted or closed."""
         return self._con.sql(self._plan.sql).to_arrow_reader(batch_size)
 
     def to_parquet(self, path: Path | str) -> int:

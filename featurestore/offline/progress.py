@@ -39,11 +39,16 @@ def run_with_progress(
 
     worker = threading.Thread(target=target, name="featurestore-query", daemon=True)
     worker.start()
-    while worker.is_alive():
-        worker.join(interval)
-        done = con.query_progress()
-        if done >= 0:
-            progress(min(float(done), 100.0))
+    try:
+        while worker.is_alive():
+            worker.join(interval)
+            done = con.query_progress()
+            if done >= 0:
+                progress(min(float(done), 100.0))
+    except BaseException:  # KeyboardInterrupt (a notebook's stop button): stop the query too
+        con.interrupt()
+        worker.join()
+        raise
     if failure:
         raise failure[0]
     progress(100.0)

@@ -207,3 +207,18 @@ def test_nanosecond_entity_timestamps(repo: Path, in_dir: None) -> None:
     os.chdir(repo)
     with pytest.raises(pa.ArrowInvalid):
         _store(repo, "duckdb").get_historical_features(entity_df, REFS).to_df()
+
+
+def test_filter_by_created_timestamp_falls_back_to_feast(repo: Path, in_dir: None) -> None:
+    """Ours does not implement Feast's created-timestamp cutoff; it hands it to Feast."""
+    entity_df = pd.DataFrame({"k1": [1, 2], "k2": ["x", "y"], "k3": ["u", "v"],
+                              "event_timestamp": [pd.Timestamp(BASE)] * 2})  # fmt: skip
+    os.chdir(repo)
+    ours = _store(repo, TYPE_NAME).get_historical_features(
+        entity_df, REFS, filter_by_created_timestamp=True
+    )
+    feast = _store(repo, "duckdb").get_historical_features(
+        entity_df, REFS, filter_by_created_timestamp=True
+    )
+    assert type(ours) is type(feast)
+    assert len(ours.to_df()) == 2
