@@ -222,3 +222,46 @@ def test_filter_by_created_timestamp_falls_back_to_feast(repo: Path, in_dir: Non
     )
     assert type(ours) is type(feast)
     assert len(ours.to_df()) == 2
+
+
+def test_aliased_projection_with_join_key_map(repo: Path, in_dir: None) -> None:
+    """A feature service reading ``va`` renamed, with its key mapped to another entity
+    column (the table's ``k1`` matched to ``k1_prev``), beside ``vb`` as itself."""
+    from feast import FeatureService
+
+    store = _store(repo, TYPE_NAME)
+    va, vb = store.get_feature_view("va"), store.get_feature_view("vb")
+    service = FeatureService(
+        name="aliased",
+        features=[va[["fa"]].with_name("va_prev").with_join_key_map({"k1": "k1_prev"}), vb],
+    )
+    store.apply([service])
+    fixed = {
+        "va": [{"k1": k, "ts": _minute(m), "created": None, "fa": k + m / 100, "ga": None}
+               for k in (1, 2, 3) for m in (5, 10, 18)],
+        "vb": [{"k1": k, "k2": "x", "ts": _minute(m), "fb": k * 100 + m}
+               for k in (1, 2, 3) for m in (0, 19)],
+        "vc": [],
+    }  # fmt: skip
+    for name, rows in fixed.items():
+        pq.write_table(
+            pa.Table.from_pylist(rows, SCHEMAS[name]), repo / "tables" / f"{name}.parquet"
+        )
+    entity_df = pd.DataFrame({"k1": [1, 2, 3], "k2": ["x", "y", "x"], "k1_prev": [2, 3, 1],
+                              "label": [0, 1, 2],
+                              "event_timestamp": [pd.Timestamp(_minute(20))] * 3})  # fmt: skip
+    os.chdir(repo)
+    for full_names in (False, True):
+        ours = store.get_historical_features(
+            entity_df, features=service, full_feature_names=full_names
+        ).to_df()
+        feast = (
+            _store(repo, "duckdb")
+            .get_historical_features(entity_df, features=service, full_feature_names=full_names)
+            .to_df()
+        )
+        assert list(ours.columns)[-2:] == (
+            ["va_prev__fa", "vb__fb"] if full_names else ["fa", "fb"]
+        )
+        feast = feast.sort_values("label").reset_index(drop=True)[list(ours.columns)]
+        pd.testing.assert_frame_equal(ours, feast, check_dtype=False)
