@@ -79,6 +79,8 @@ class DuckDBAsofOfflineStore(DuckDBOfflineStore):
             for view in feature_views
             if isinstance(view, FeatureView)
         ]
+        # A SQL entity frame sees the project's tables: data/ beside the repo
+        # (featurestore.settings.Settings.data_dir).
         return retrieve(
             views,
             entity_df,
