@@ -64,6 +64,11 @@ class DuckDBRetrievalJob(RetrievalJob):
         return list(self._plan.columns)
 
     @property
+    def strategies(self) -> dict[str, str]:
+        """Per feature view, how phase 1 of the join runs: ``asof`` or ``range``."""
+        return dict(self._plan.strategies)
+
+    @property
     def full_feature_names(self) -> bool:
         return self._full_feature_names
 

@@ -18,7 +18,7 @@ from feast.on_demand_feature_view import OnDemandFeatureView
 from featurestore import tables
 from featurestore.offline.entities import EntityInput, register_entities
 from featurestore.offline.job import DuckDBRetrievalJob
-from featurestore.offline.join import entity_window, plan_join
+from featurestore.offline.join import Strategy, entity_stats, plan_join
 from featurestore.offline.progress import ProgressCallback
 from featurestore.offline.views import ViewSpec
 
@@ -49,12 +49,17 @@ def retrieve(
     repo_path: Path | str | None = None,
     progress: ProgressCallback | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    strategy: Strategy = "auto",
 ) -> DuckDBRetrievalJob:
-    """A job joining ``views`` point-in-time onto ``entity_df`` (see ``join`` for the rules)."""
+    """A job joining ``views`` point-in-time onto ``entity_df`` (see ``join`` for the rules).
+
+    ``strategy`` picks phase 1 of the join per view: ``asof`` (sort-merge), ``range``
+    (hash join within the TTL; views with a TTL only) or ``auto`` (an estimate decides).
+    """
     con = con if con is not None else connect(data_dir)
     entities = register_entities(con, entity_df, timestamp_column)
-    window = entity_window(con, entities)
-    plan = plan_join(con, entities, views, window)
+    stats = entity_stats(con, entities)
+    plan = plan_join(con, entities, views, stats, strategy)
     if feature_refs is None:
         feature_refs = [f"{v.name}:{f}" for v in views for f in v.features]
     return DuckDBRetrievalJob(
@@ -62,7 +67,7 @@ def retrieve(
         plan,
         feature_refs=feature_refs,
         keys=[c for c in entities.columns if c != entities.timestamp_column],
-        window=window,
+        window=(stats.start, stats.end),
         full_feature_names=full_feature_names,
         on_demand_feature_views=on_demand_feature_views,
         repo_path=repo_path,

@@ -1,9 +1,11 @@
 """The DuckDB ASOF join equals the brute-force oracle on random tables and frames.
 
-Small domains on purpose: few keys and minute timestamps make equal timestamps,
-rows exactly at the TTL, duplicate entity rows, created-timestamp ties and misses
-common. Three views with different entities: a single key with a created timestamp,
-a composite key, and a key renamed by ``field_mapping`` and a join key map.
+Each example also picks the join's phase-1 strategy (``asof``, ``range`` for the
+views with a TTL, or ``auto``). Small domains on purpose: few keys and minute
+timestamps make equal timestamps, rows exactly at the TTL, duplicate entity rows,
+created-timestamp ties and misses common. Three views with different entities: a
+single key with a created timestamp, a composite key, and a key renamed by
+``field_mapping`` and a join key map.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from featurestore.offline import ViewSpec, retrieve
+from featurestore.offline.join import Strategy
 from tests.featurestore.offline.oracle import OracleView, point_in_time
 
 BASE = datetime(2024, 3, 10, 5, 0, tzinfo=UTC)  # a DST change in New York
@@ -136,6 +139,7 @@ def _entity_table(rows: list[dict[str, Any]], tz: str, unit: str) -> pa.Table:
     tz=st.sampled_from(["UTC", "naive", "America/New_York"]),
     unit=st.sampled_from(["us", "ns"]),
     form=st.sampled_from(["arrow", "pandas", "parquet"]),
+    strategy=st.sampled_from(["auto", "asof", "range"]),
 )
 def test_join_equals_oracle(
     a: list[dict[str, Any]],
@@ -148,6 +152,7 @@ def test_join_equals_oracle(
     tz: str,
     unit: str,
     form: str,
+    strategy: Strategy,
 ) -> None:
     def name(view: str, feature: str) -> str:
         return f"{view}__{feature}" if full_names else feature
@@ -185,7 +190,7 @@ def test_join_equals_oracle(
         elif form == "parquet":
             entity_input = folder / "entities.parquet"
             pq.write_table(entity_table, entity_input)
-        got = retrieve(specs, entity_input).to_arrow().to_pylist()
+        got = retrieve(specs, entity_input, strategy=strategy).to_arrow().to_pylist()
 
     expected = point_in_time(
         entity_table.to_pylist(),

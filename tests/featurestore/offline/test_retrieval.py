@@ -13,6 +13,7 @@ from feast.errors import SavedDatasetLocationAlreadyExists
 from feast.infra.offline_stores.file_source import SavedDatasetFileStorage
 
 from featurestore.offline import ViewSpec, retrieve
+from featurestore.offline.join import Strategy
 from tests.featurestore.offline.conftest import T0, at
 
 
@@ -31,8 +32,11 @@ def _entities() -> pd.DataFrame:
 EXPECTED_TRIPS = [11, 20, 10, 11, None, None, 11]  # at(25): exactly 15 min old, kept
 
 
-def test_semantics_by_example(rides: ViewSpec) -> None:
-    frame = retrieve([rides], _entities()).to_df()
+@pytest.mark.parametrize("strategy", ["asof", "range", "auto"])
+def test_semantics_by_example(rides: ViewSpec, strategy: Strategy) -> None:
+    job = retrieve([rides], _entities(), strategy=strategy)
+    assert job.strategies == {"rides": "range" if strategy == "range" else "asof"}
+    frame = job.to_df()
     assert list(frame.label) == list(range(7))  # input order, duplicates kept
     assert [None if pd.isna(v) else int(v) for v in frame.trips] == EXPECTED_TRIPS
     assert list(frame.columns) == ["driver_id", "event_timestamp", "label", "trips", "rating"]
