@@ -32,6 +32,8 @@ answer, and treat anything else as a bug.
         ├── TooManyEntitiesError      more entities in one request than the limit
         ├── RequestTooLargeError      a request body larger than the limit
         ├── UnknownObjectError        a feature view or push source the registry does not know
+        ├── EntityTimestampError      an entity frame without a usable timestamp column
+        ├── EntityColumnTypeError     an entity frame column of the wrong type
         └── InvalidRequestError       anything else wrong with the request's shape
 """
 
@@ -290,3 +292,29 @@ class SourceError(MaterializationError):
 
 class OnlineWriteError(MaterializationError):
     code = "online_write_error"
+
+
+class EntityTimestampError(RequestError):
+    """The entity frame has no timestamp column, or more than one candidate."""
+
+    code = "missing_timestamp_column"
+
+    def __init__(self, column: str, columns: Sequence[str]) -> None:
+        self.column = column
+        self.columns = list(columns)
+        super().__init__(
+            f"the entity frame has no timestamp column {column!r} "
+            f"(columns: {', '.join(self.columns) or 'none'})"
+        )
+
+
+class EntityColumnTypeError(RequestError):
+    """An entity frame column whose type cannot be joined or compared."""
+
+    code = "wrong_column_type"
+
+    def __init__(self, column: str, expected: str, actual: str) -> None:
+        self.column = column
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"entity frame column {column!r} has type {actual}; expected {expected}")
