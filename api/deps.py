@@ -1,4 +1,4 @@
-"""Dependencies shared by the routes."""
+"""Dependencies shared by the routes (async, so FastAPI does not send them to a thread)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,26 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from featurestore.online import OnlineLookup
+from api.metrics import Metrics
+from api.settings import ApiSettings
+from featurestore.online import AsyncOnlineLookup
 
 
-def _lookup(request: Request) -> OnlineLookup:
-    lookup: OnlineLookup = request.app.state.lookup
+async def _lookup(request: Request) -> AsyncOnlineLookup:
+    lookup: AsyncOnlineLookup = request.app.state.lookup
     return lookup
 
 
-Lookup = Annotated[OnlineLookup, Depends(_lookup)]
+async def _metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+async def _api_settings(request: Request) -> ApiSettings:
+    settings: ApiSettings = request.app.state.api_settings
+    return settings
+
+
+Lookup = Annotated[AsyncOnlineLookup, Depends(_lookup)]
+AppMetrics = Annotated[Metrics, Depends(_metrics)]
+Limits = Annotated[ApiSettings, Depends(_api_settings)]

@@ -12,22 +12,30 @@ import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from featurestore.errors import (
     ConfigError,
     FeatureStoreError,
+    OnlineStoreUnavailableError,
     RequestError,
+    RequestTooLargeError,
     UnknownFeatureServiceError,
+    UnknownObjectError,
 )
 
 logger = logging.getLogger(__name__)
 
-STATUS_BY_ERROR: list[tuple[type[Exception], int, str]] = [
-    (UnknownFeatureServiceError, 404, UnknownFeatureServiceError.code),
-    (RequestError, 422, RequestError.code),
-    (ConfigError, 500, ConfigError.code),
-    (redis.exceptions.ConnectionError, 503, "online_store_unavailable"),
-    (redis.exceptions.TimeoutError, 503, "online_store_unavailable"),
+# First match wins: subclasses before their bases.
+STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
+    (UnknownFeatureServiceError, 404),
+    (UnknownObjectError, 404),
+    (RequestTooLargeError, 413),
+    (RequestError, 422),
+    (OnlineStoreUnavailableError, 503),
+    (ConfigError, 500),
+    (redis.exceptions.ConnectionError, 503),
+    (redis.exceptions.TimeoutError, 503),
 ]
 
 
@@ -35,16 +43,28 @@ def error_response(status: int, detail: str, code: str) -> JSONResponse:
     return JSONResponse({"detail": detail, "code": code}, status_code=status)
 
 
-async def _handle_known(request: Request, exc: Exception) -> JSONResponse:
-    for error_type, status, code in STATUS_BY_ERROR:
+def describe_error(exc: Exception) -> tuple[int, dict[str, str]] | None:
+    """(status, body) of a known error; None for anything else (a bug: answer 500)."""
+    for error_type, status in STATUS_BY_ERROR:
         if isinstance(exc, error_type):
-            if isinstance(exc, FeatureStoreError):
-                return error_response(status, str(exc), exc.code)
             if status == 503:
                 logger.warning("online store unavailable: %s", exc)
-                return error_response(status, "the online store (Redis) is unavailable", code)
-            return error_response(status, str(exc), code)
-    return await _handle_unknown(request, exc)
+                detail = "the online store (Redis) is unavailable"
+                return status, {"detail": detail, "code": "online_store_unavailable"}
+            if status >= 500:
+                logger.error("server misconfigured: %s", exc)
+                return status, {"detail": "server misconfigured", "code": "config_error"}
+            if isinstance(exc, FeatureStoreError):
+                return status, {"detail": str(exc), "code": exc.code}
+    return None
+
+
+async def _handle_known(request: Request, exc: Exception) -> JSONResponse:
+    described = describe_error(exc)
+    if described is None:
+        return await _handle_unknown(request, exc)
+    status, body = described
+    return JSONResponse(body, status_code=status)
 
 
 async def _handle_unknown(request: Request, exc: Exception) -> JSONResponse:
@@ -61,9 +81,16 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "; ".join(problems) or "invalid request", "invalid_request")
 
 
+async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, str(exc.detail), code)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    for error_type, _, _ in STATUS_BY_ERROR:
+    for error_type, _ in STATUS_BY_ERROR:
         app.add_exception_handler(error_type, _handle_known)
     app.add_exception_handler(FeatureStoreError, _handle_known)
     app.add_exception_handler(RequestValidationError, _handle_validation)
+    app.add_exception_handler(HTTPException, _handle_http)
     app.add_exception_handler(Exception, _handle_unknown)

@@ -1,42 +1,48 @@
-"""Request and response models of the HTTP API (Feast feature-server format)."""
+"""Request and response models of the HTTP API (Feast feature-server format).
+
+On the lookup routes these models document the API (OpenAPI, with examples); the bodies
+themselves are parsed with orjson and checked by ``featurestore.online`` (faster than
+per-item pydantic validation, measured by ``bench/bench_serving.py``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+_LOOKUP_EXAMPLES: Any = [
+    {
+        "feature_service": "departure_delay_model",
+        "entities": {"origin": ["JFK"], "carrier": ["B6"], "tailnum": ["N657JB"]},
+    },
+    {
+        "features": ["weather_hourly:temp", "carrier_daily:cancel_rate_7d"],
+        "entities": {"origin": ["JFK", "EWR"], "carrier": ["B6", "UA"]},
+        "full_feature_names": True,
+    },
+]
 
 
 class GetOnlineFeaturesRequest(BaseModel):
     """The body of ``POST /get-online-features``, as Feast's feature server takes it."""
 
-    model_config = ConfigDict(
-        extra="ignore",
-        json_schema_extra={
-            "examples": [
-                {
-                    "feature_service": "departure_delay_model",
-                    "entities": {"origin": ["JFK"], "carrier": ["B6"], "tailnum": ["N657JB"]},
-                },
-                {
-                    "features": ["weather_hourly:temp", "carrier_daily:cancel_rate_7d"],
-                    "entities": {"origin": ["JFK", "EWR"], "carrier": ["B6", "UA"]},
-                    "full_feature_names": True,
-                },
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": _LOOKUP_EXAMPLES})
 
-    entities: dict[str, list[Any]]
-    features: list[str] = Field(default_factory=list)
+    entities: dict[str, list[Any]] = Field(
+        description="One list of values per join key, all the same length."
+    )
+    features: list[str] = Field(
+        default_factory=list, description="'view:feature' references; or give feature_service."
+    )
     feature_service: str | None = None
-    full_feature_names: bool = False
+    full_feature_names: bool = Field(False, description="Name features 'view__feature'.")
 
 
 class FeatureVector(BaseModel):
     values: list[Any]
-    statuses: list[str]
-    event_timestamps: list[str] = Field(default_factory=list)
+    statuses: list[Literal["PRESENT", "NULL_VALUE", "NOT_FOUND", "OUTSIDE_MAX_AGE"]]
+    event_timestamps: list[str]
 
 
 class Metadata(BaseModel):
@@ -44,10 +50,79 @@ class Metadata(BaseModel):
 
 
 class GetOnlineFeaturesResponse(BaseModel):
-    """Column-major: one result per name in ``metadata.feature_names``, entity columns first."""
+    """Column-major: one result per name in ``metadata.feature_names``, entity columns first,
+    then the features in the order requested."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "metadata": {"feature_names": ["origin", "temp"]},
+                    "results": [
+                        {
+                            "values": ["JFK"],
+                            "statuses": ["PRESENT"],
+                            "event_timestamps": ["1970-01-01T00:00:00Z"],
+                        },
+                        {
+                            "values": [39.02],
+                            "statuses": ["OUTSIDE_MAX_AGE"],
+                            "event_timestamps": ["2013-12-30T23:00:00Z"],
+                        },
+                    ],
+                }
+            ]
+        }
+    )
 
     metadata: Metadata
     results: list[FeatureVector]
+
+
+class RecordsRequest(BaseModel):
+    """The body of ``POST /feature-services/{name}/online``: entities as rows or columns."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"entities": [{"origin": "JFK", "carrier": "B6", "tailnum": "N657JB"}]},
+                {"entities": {"origin": ["JFK"], "carrier": ["B6"], "tailnum": ["N657JB"]}},
+            ]
+        }
+    )
+
+    entities: list[dict[str, Any]] | dict[str, list[Any]]
+    full_feature_names: bool = False
+
+
+class RecordsResponse(BaseModel):
+    """Row-major: one record (name -> value) per entity, with the statuses beside it."""
+
+    feature_service: str
+    feature_names: list[str]
+    records: list[dict[str, Any]]
+    statuses: list[dict[str, str]]
+
+
+class PushRequest(BaseModel):
+    push_source_name: str
+    df: dict[str, list[Any]]
+    to: Literal["online", "offline", "online_and_offline"] = "online"
+    allow_registry_cache: bool = True
+    transform_on_write: bool = True
+
+
+class WriteToOnlineStoreRequest(BaseModel):
+    feature_view_name: str
+    df: dict[str, list[Any]]
+    allow_registry_cache: bool = True
+    transform_on_write: bool = True
+
+
+class ReadyResponse(BaseModel):
+    ready: bool
+    redis: str
+    registry: str
 
 
 class ErrorResponse(BaseModel):

@@ -10,18 +10,39 @@ answer, and treat anything else as a bug.
     ├── ConcurrentRegistryUpdateError  another writer changed the registry during an apply
     ├── BreakingChangeError         an apply would remove or retype features models use
     ├── IngestionError              a feature job failed (SQL error, missing raw input)
+    │   ├── JobDefinitionError        a job file's header is malformed (file and line)
+    │   ├── UnknownJobError           no job by that name (lists the known ones)
+    │   ├── MissingUpstreamError      a job reads a job that does not exist, or a cycle
+    │   ├── JobSQLError               DuckDB rejected the job's SQL (file and line)
+    │   ├── SchemaDriftError          a raw input or the query output differs from its schema
+    │   ├── ExpectationError          a data-quality rule failed (rule, rows, examples)
+    │   ├── WindowError               a time window that is empty or off the job's grain
+    │   └── UnknownJobColumnError     a feature view names a column the job does not produce
+    ├── MaterializationError        writing a feature view into Redis failed
+    │   ├── InvalidWindowError        the window starts after it ends
+    │   ├── UnknownFeatureViewError
+    │   ├── UnsupportedViewError      a view our engine cannot write (not a file source...)
+    │   ├── SourceError               a source file is missing or lacks a needed column
+    │   └── OnlineWriteError          Redis refused a write
+    ├── OnlineStoreUnavailableError the online store (Redis) did not answer in time
     └── RequestError                a lookup or retrieval request is invalid
         ├── UnknownFeatureError       a feature (``view:feature``) the registry does not know
         ├── UnknownFeatureServiceError
         ├── DuplicateFeatureError     the same feature asked for twice
         ├── MissingJoinKeyError       an entity join key the features need is absent
         ├── EntityTypeError           an entity value of the wrong type
+        ├── TooManyEntitiesError      more entities in one request than the limit
+        ├── RequestTooLargeError      a request body larger than the limit
+        ├── UnknownObjectError        a feature view or push source the registry does not know
+        ├── EntityTimestampError      an entity frame without a usable timestamp column
+        ├── EntityColumnTypeError     an entity frame column of the wrong type
         └── InvalidRequestError       anything else wrong with the request's shape
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 
 class FeatureStoreError(Exception):
@@ -71,6 +92,101 @@ class IngestionError(FeatureStoreError):
         self.job = job
         self.message = message
         super().__init__(f"{job}: {message}")
+
+
+class OnlineStoreUnavailableError(FeatureStoreError):
+    code = "online_store_unavailable"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the online store (Redis) is unavailable: {reason}")
+
+
+class JobDefinitionError(IngestionError):
+    code = "job_definition_error"
+
+    def __init__(self, path: Path, problem: str, line: int | None = None) -> None:
+        self.path = path
+        self.problem = problem
+        self.line = line
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(path.stem, f"{where}: {problem}")
+
+
+class UnknownJobError(IngestionError):
+    code = "unknown_job"
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        self.name = name
+        self.known = sorted(known)
+        super().__init__(name, f"unknown job; known jobs: {', '.join(self.known) or 'none'}")
+
+
+class MissingUpstreamError(IngestionError):
+    code = "missing_upstream"
+
+    def __init__(self, job: str, path: Path, upstream: str, problem: str) -> None:
+        self.path = path
+        self.upstream = upstream
+        super().__init__(job, f"{path}: upstream job {upstream!r} {problem}")
+
+
+class JobSQLError(IngestionError):
+    code = "job_sql_error"
+
+    def __init__(self, job: str, path: Path, line: int | None, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(job, f"{where}: {problem}")
+
+
+class SchemaDriftError(IngestionError):
+    code = "schema_drift"
+
+    def __init__(self, job: str, table: str, problems: Sequence[str]) -> None:
+        self.table = table
+        self.problems = list(problems)
+        super().__init__(
+            job, f"schema drift in {table}: {'; '.join(self.problems)}; nothing was written"
+        )
+
+
+class ExpectationError(IngestionError):
+    code = "expectation_failed"
+
+    def __init__(
+        self, job: str, rule: str, rows: int, total: int, examples: Sequence[str], why: str
+    ) -> None:
+        self.rule = rule
+        self.rows = rows
+        self.total = total
+        self.examples = list(examples)
+        shown = f"; e.g. {' / '.join(self.examples)}" if self.examples else ""
+        super().__init__(
+            job,
+            f"rule {rule!r} failed for {rows:,} of {total:,} rows ({why}); "
+            f"the table was left untouched{shown}",
+        )
+
+
+class WindowError(IngestionError):
+    code = "bad_window"
+
+
+class UnknownJobColumnError(IngestionError):
+    code = "unknown_job_column"
+
+    def __init__(self, job: str, path: Path, columns: Sequence[str], known: Sequence[str]) -> None:
+        self.path = path
+        self.columns = list(columns)
+        self.known = list(known)
+        super().__init__(
+            job,
+            f"{path} does not produce column(s) {', '.join(self.columns)}; "
+            f"it produces: {', '.join(self.known)}",
+        )
 
 
 class RequestError(FeatureStoreError):
@@ -125,5 +241,108 @@ class EntityTypeError(RequestError):
         )
 
 
+class TooManyEntitiesError(RequestError):
+    code = "too_many_entities"
+
+    def __init__(self, count: int, limit: int) -> None:
+        self.count = count
+        self.limit = limit
+        super().__init__(f"{count} entities in one request; the limit is {limit}")
+
+
+class RequestTooLargeError(RequestError):
+    code = "request_too_large"
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"request body of {size} bytes; the limit is {limit} bytes")
+
+
+class UnknownObjectError(RequestError):
+    code = "not_found"
+
+    def __init__(self, kind: str, name: str) -> None:
+        self.kind = kind
+        self.name = name
+        super().__init__(f"unknown {kind} {name!r}")
+
+
 class InvalidRequestError(RequestError):
     code = "invalid_request"
+
+
+class MaterializationError(FeatureStoreError):
+    """Materialization into the online store failed; a re-run repairs what was written."""
+
+    code = "materialization_error"
+
+
+class InvalidWindowError(MaterializationError):
+    code = "invalid_window"
+
+    def __init__(self, start: object, end: object) -> None:
+        self.start = start
+        self.end = end
+        super().__init__(f"the window starts ({start}) after it ends ({end})")
+
+
+class UnknownFeatureViewError(MaterializationError):
+    code = "unknown_feature_view"
+
+    def __init__(self, names: Sequence[str], known: Sequence[str] = ()) -> None:
+        self.names = list(names)
+        self.known = sorted(known)
+        hint = f"; known feature views: {', '.join(self.known)}" if self.known else ""
+        super().__init__(f"unknown feature view(s): {', '.join(self.names)}{hint}")
+
+
+class UnsupportedViewError(MaterializationError):
+    code = "unsupported_feature_view"
+
+    def __init__(self, view: str, reason: str) -> None:
+        self.view = view
+        self.reason = reason
+        super().__init__(f"feature view {view!r} cannot be materialized here: {reason}")
+
+
+class SourceError(MaterializationError):
+    """A feature view's source is missing or lacks the columns the view needs."""
+
+    code = "source_error"
+
+    def __init__(self, view: str, path: str, problem: str) -> None:
+        self.view = view
+        self.path = path
+        self.problem = problem
+        super().__init__(f"feature view {view!r}: source {path}: {problem}")
+
+
+class OnlineWriteError(MaterializationError):
+    code = "online_write_error"
+
+
+class EntityTimestampError(RequestError):
+    """The entity frame has no timestamp column, or more than one candidate."""
+
+    code = "missing_timestamp_column"
+
+    def __init__(self, column: str, columns: Sequence[str]) -> None:
+        self.column = column
+        self.columns = list(columns)
+        super().__init__(
+            f"the entity frame has no timestamp column {column!r} "
+            f"(columns: {', '.join(self.columns) or 'none'})"
+        )
+
+
+class EntityColumnTypeError(RequestError):
+    """An entity frame column whose type cannot be joined or compared."""
+
+    code = "wrong_column_type"
+
+    def __init__(self, column: str, expected: str, actual: str) -> None:
+        self.column = column
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"entity frame column {column!r} has type {actual}; expected {expected}")

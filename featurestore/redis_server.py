@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from featurestore.errors import RedisServerError
 from featurestore.settings import RedisAddress
@@ -43,14 +45,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def ping(address: RedisAddress, timeout: float = 0.5) -> bool:
-    client = redis.Redis(
+def _client(address: RedisAddress, timeout: float) -> redis.Redis:
+    """A client that tries once: redis-py 7 retries with backoff by default, which turns
+    every check of a stopped server into seconds of waiting."""
+    return redis.Redis(
         host=address.host,
         port=address.port,
         password=address.password,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
     )
+
+
+def ping(address: RedisAddress, timeout: float = 0.5) -> bool:
+    client = _client(address, timeout)
     try:
         return bool(client.ping())
     except (redis.ConnectionError, redis.TimeoutError, OSError):
@@ -147,7 +156,7 @@ class LocalRedis:
     def status(self) -> RedisStatus:
         if not ping(self.address):
             return RedisStatus(running=False, pid=None, version=None, keys=None)
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+        client = _client(self.address, 2.0)
         try:
             info: dict[str, Any] = client.info("server")  # type: ignore[assignment]
             keys = int(client.dbsize())  # type: ignore[arg-type]
@@ -165,7 +174,7 @@ class LocalRedis:
         if not ping(self.address):
             return False
         pid = self.status().pid
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout)
+        client = _client(self.address, timeout)
         try:
             client.shutdown()
         except (redis.ConnectionError, redis.ResponseError):

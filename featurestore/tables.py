@@ -1,7 +1,9 @@
 """DuckDB over the project's Parquet tables: raw inputs and feature tables by name.
 
 ``data/raw/<table>.parquet`` and ``data/features/<table>.parquet`` become views named
-``<table>``, so label queries and feature jobs can say ``FROM flights``.
+``<table>``, so label queries and feature jobs can say ``FROM flights``. A feature
+table is a hive-partitioned folder (a link to its current version); its quarantined
+rows, ``data/features/<table>.quarantine/*.parquet``, become ``<table>_quarantine``.
 """
 
 from __future__ import annotations
@@ -21,12 +23,22 @@ def features_dir(data_dir: Path) -> Path:
 
 def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection in UTC with a view per raw and feature table."""
+    from featurestore.sources import parquet_scan
+
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     for folder in (raw_dir(data_dir), features_dir(data_dir)):
         for path in sorted(folder.glob("*.parquet")):
-            source = f"read_parquet({quote_path(path)})"
-            con.execute(f'CREATE OR REPLACE VIEW "{path.stem}" AS SELECT * FROM {source}')
+            if path.is_dir() and not any(path.rglob("*.parquet")):
+                continue  # a table whose every partition was replaced by nothing
+            con.execute(
+                f'CREATE OR REPLACE VIEW "{path.stem}" AS SELECT * FROM {parquet_scan(path)}'
+            )
+    for folder in sorted(features_dir(data_dir).glob("*.quarantine")):
+        if any(folder.glob("*.parquet")):
+            source = f"read_parquet({quote_path(folder / '*.parquet')}, union_by_name = true)"
+            name = f"{folder.stem}_quarantine"
+            con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {source}')
     return con
 
 

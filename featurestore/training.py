@@ -1,9 +1,15 @@
 """Point-in-time-correct training sets for a model (a feature service).
 
 A label query (DuckDB SQL over the project's tables, for example ``FROM flights``)
-gives the entity frame: the join keys, an ``event_timestamp`` and the label. Feast's
+gives the entity frame: the join keys, an ``event_timestamp`` and the label. The
 offline store joins each row with the latest feature values known at that time.
 The label query of feature service ``NAME`` lives in ``feature_repo/labels/NAME.sql``.
+
+    build_training_set(...)   the training frame in memory (pandas)
+    write_training_set(...)   streamed to Parquet, plus a manifest beside it
+
+The label query runs inside DuckDB and is joined there: neither helper loads the
+entity frame into Python first, and ``write_training_set`` never holds the result.
 """
 
 from __future__ import annotations
@@ -11,60 +17,105 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from feast import FeatureStore
+from feast import FeatureService, FeatureStore
 
 from featurestore import tables
-from featurestore.errors import ConfigError, UnknownFeatureServiceError
+from featurestore.errors import ConfigError, InvalidRequestError, UnknownFeatureServiceError
+from featurestore.offline import DuckDBRetrievalJob, ProgressCallback
+from featurestore.offline.manifest import Manifest, build_manifest, manifest_path
 from featurestore.settings import Settings
 
-_ROW = "__entity_row"
+__all__ = [
+    "build_training_set",
+    "entity_frame",
+    "get_feature_service",
+    "label_query",
+    "label_query_path",
+    "training_job",
+    "training_set",
+    "write_training_set",
+]
 
 
 def label_query_path(settings: Settings, feature_service: str) -> Path:
     return settings.repo_path / "labels" / f"{feature_service}.sql"
 
 
+def label_query(settings: Settings, feature_service: str, limit: int | None = None) -> str:
+    """The service's label query (``labels/NAME.sql``), optionally limited to N rows."""
+    path = label_query_path(settings, feature_service)
+    if not path.is_file():
+        raise ConfigError(f"no label query for {feature_service!r}: expected {path}")
+    return limited(path.read_text(), limit)
+
+
+def limited(label_sql: str, limit: int | None) -> str:
+    body = label_sql.strip().rstrip(";")
+    if limit is None:
+        return body
+    if limit < 0:
+        raise InvalidRequestError(f"limit must be zero or more, got {limit}")
+    return f"SELECT * FROM ({body}) AS labels LIMIT {int(limit)}"
+
+
 def entity_frame(settings: Settings, label_sql: str, limit: int | None = None) -> pd.DataFrame:
-    """Run a label query over the project's tables; timestamps come back as UTC."""
+    """Run a label query over the project's tables into pandas; timestamps in UTC."""
     con = tables.connect(settings.data_dir)
     try:
-        query = f"SELECT * FROM ({label_sql.rstrip().rstrip(';')}) AS labels"
-        if limit is not None:
-            query += f" LIMIT {int(limit)}"
-        frame = con.execute(query).df()
+        frame = con.execute(limited(label_sql, limit)).df()
     finally:
         con.close()
     if "event_timestamp" not in frame.columns:
         raise ConfigError("the label query must return an 'event_timestamp' column")
-    # Feast's DuckDB store rejects nanosecond timestamps; keep microseconds, in UTC.
     ts = pd.to_datetime(frame["event_timestamp"], utc=True)
     frame["event_timestamp"] = ts.astype("datetime64[us, UTC]")
     return frame
 
 
+def get_feature_service(store: FeatureStore, name: str) -> FeatureService:
+    services = {s.name: s for s in store.list_feature_services()}
+    if name not in services:
+        raise UnknownFeatureServiceError(name, known=list(services))
+    return services[name]
+
+
+def training_job(
+    store: FeatureStore,
+    feature_service_name: str,
+    entity_df: pd.DataFrame | str,
+    full_feature_names: bool = False,
+    progress: ProgressCallback | None = None,
+) -> DuckDBRetrievalJob:
+    """The retrieval job of a feature service over an entity frame (or label SQL).
+
+    Every check (service, join keys, timestamp column, features) runs here, before
+    any data is read.
+    """
+    service = get_feature_service(store, feature_service_name)
+    job = store.get_historical_features(
+        entity_df=entity_df, features=service, full_feature_names=full_feature_names
+    )
+    if not isinstance(job, DuckDBRetrievalJob):
+        raise ConfigError(
+            "the training helpers need featurestore's offline store; feature_store.yaml "
+            "names another (offline_store: type: "
+            "featurestore.feast_plugins.offline_store.DuckDBAsofOfflineStore)"
+        )
+    job.progress = progress
+    return job
+
+
 def training_set(
     store: FeatureStore,
     feature_service: str,
-    entity_df: pd.DataFrame,
+    entity_df: pd.DataFrame | str,
     full_feature_names: bool = False,
 ) -> pd.DataFrame:
     """The feature service's features joined point-in-time onto ``entity_df``.
 
     Every entity row comes back once, in the order of ``entity_df``.
     """
-    services = {s.name: s for s in store.list_feature_services()}
-    if feature_service not in services:
-        raise UnknownFeatureServiceError(feature_service, known=list(services))
-    if _ROW in entity_df.columns:
-        raise ConfigError(f"the entity frame must not have a column named {_ROW!r}")
-    numbered = entity_df.assign(**{_ROW: range(len(entity_df))})
-    job = store.get_historical_features(
-        entity_df=numbered,
-        features=services[feature_service],
-        full_feature_names=full_feature_names,
-    )
-    frame = job.to_df().sort_values(_ROW, kind="stable")
-    return frame.drop(columns=_ROW).reset_index(drop=True)
+    return training_job(store, feature_service, entity_df, full_feature_names).to_df()
 
 
 def build_training_set(
@@ -73,12 +124,39 @@ def build_training_set(
     feature_service: str,
     label_sql: str | None = None,
     limit: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> pd.DataFrame:
     """Label query (the service's ``labels/NAME.sql`` by default) plus its features."""
-    if label_sql is None:
-        path = label_query_path(settings, feature_service)
-        if not path.is_file():
-            raise ConfigError(f"no label query for {feature_service!r}: expected {path}")
-        label_sql = path.read_text()
-    frame = entity_frame(settings, label_sql, limit=limit)
-    return training_set(store, feature_service, frame)
+    get_feature_service(store, feature_service)
+    sql = label_query(settings, feature_service) if label_sql is None else label_sql
+    job = training_job(store, feature_service, limited(sql, limit), progress=progress)
+    return job.to_df()
+
+
+def write_training_set(
+    settings: Settings,
+    store: FeatureStore,
+    feature_service: str,
+    output: Path,
+    label_sql: str | None = None,
+    limit: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> Manifest:
+    """Stream the training set to ``output`` (Parquet) and write its manifest beside it
+    (``NAME.manifest.json``); the manifest is returned."""
+    service = get_feature_service(store, feature_service)
+    sql = label_query(settings, feature_service) if label_sql is None else label_sql
+    sql = limited(sql, limit)
+    job = training_job(store, feature_service, sql, progress=progress)
+    rows = job.to_parquet(output)
+    manifest = build_manifest(
+        store,
+        service,
+        features=job.metadata.features,
+        label_sql=sql,
+        window=(job.metadata.min_event_timestamp, job.metadata.max_event_timestamp),
+        row_count=rows,
+        output=output,
+    )
+    manifest.write(manifest_path(output))
+    return manifest

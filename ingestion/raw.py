@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from featurestore import tables
-from featurestore.errors import IngestionError
+from featurestore.errors import IngestionError, SchemaDriftError
 
 RAW_TABLES: dict[str, dict[str, str]] = {
     "flights": {
@@ -111,3 +111,32 @@ def _csv_to_parquet(csv_path: Path, columns: dict[str, str], target: Path) -> No
         raise IngestionError("raw", f"{csv_path.name}: {exc}") from None
     finally:
         con.close()
+
+
+def check_raw_schema(data_dir: Path) -> None:
+    """Fail before any job runs if a raw table lost, renamed or retyped a column."""
+    con = duckdb.connect()
+    try:
+        for table, declared in RAW_TABLES.items():
+            path = raw_path(data_dir, table)
+            found = {
+                row[0]: row[1]
+                for row in con.execute(
+                    f"DESCRIBE SELECT * FROM read_parquet({tables.quote_path(path)})"
+                ).fetchall()
+            }
+            problems = [f"column {name!r} is missing" for name in declared if name not in found]
+            problems += [f"unexpected column {name!r}" for name in found if name not in declared]
+            problems += [
+                f"column {name!r} is {found[name]}, expected {_duck(type_)}"
+                for name, type_ in declared.items()
+                if name in found and found[name] != _duck(type_)
+            ]
+            if problems:
+                raise SchemaDriftError("raw", f"raw table {table} ({path})", problems)
+    finally:
+        con.close()
+
+
+def _duck(type_: str) -> str:
+    return "TIMESTAMP WITH TIME ZONE" if type_ == "TIMESTAMPTZ" else type_

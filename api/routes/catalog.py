@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,10 +18,17 @@ _PAGE = Path(__file__).resolve().parents[1] / "static" / "catalog.html"
 
 
 def _catalog(request: Request) -> Catalog:
+    """The catalog, from a registry re-read at most every FEATURESTORE_REGISTRY_REFRESH
+    seconds (the online path's interval), so an apply shows up without a restart."""
     state = request.app.state
     store: FeatureStore | None = getattr(state, "catalog_store", None)
+    now = time.monotonic()
     if store is None:
         store = state.catalog_store = open_store(state.settings)
+        state.catalog_refreshed = now
+    elif now - state.catalog_refreshed >= state.api_settings.registry_refresh_seconds:
+        store.refresh_registry()
+        state.catalog_refreshed = now
     return load_catalog(store)
 
 

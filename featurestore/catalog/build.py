@@ -57,6 +57,7 @@ class Catalog:
         return {
             "job": view.job.name if view.job else None,
             "job_file": view.job.path if view.job else None,
+            "upstream_jobs": list(view.job.upstream) if view.job else [],
             "table": view.table,
             "source": view.source,
             "feature_view": view.name,

@@ -25,6 +25,8 @@ class JobInfo:
     name: str
     path: str
     description: str
+    grain: str = "day"
+    upstream: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

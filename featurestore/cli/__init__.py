@@ -16,6 +16,7 @@ from featurestore.cli import (
     catalog_cmd,
     demo_cmd,
     ingest_cmd,
+    materialize_cmd,
     plan_cmd,
     redis_cmd,
     training_cmd,
@@ -37,6 +38,8 @@ app.add_typer(catalog_cmd.app, name="catalog")
 app.command("serve")(api_cmd.serve)
 app.command("plan")(plan_cmd.plan)
 app.command("apply")(plan_cmd.apply)
+app.command("materialize")(materialize_cmd.materialize)
+app.command("materialize-incremental")(materialize_cmd.materialize_incremental)
 
 _debug = False
 

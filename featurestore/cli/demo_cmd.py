@@ -62,3 +62,8 @@ def lookup(
             result.get("event_timestamps", [""])[0],
         )
     console.print(table)
+    if any("OUTSIDE_MAX_AGE" in result["statuses"] for result in document["results"]):
+        console.print(
+            "OUTSIDE_MAX_AGE: the value is older than its feature view's TTL (the demo data is "
+            "from 2013); the server still returns the latest value, marked stale."
+        )

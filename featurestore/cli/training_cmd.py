@@ -21,24 +21,46 @@ def build(
         None, help="Label query file (default: feature_repo/labels/NAME.sql)."
     ),
     limit: int = typer.Option(None, help="Use only the first N label rows."),
-    output: Path = typer.Option(None, help="Write the training set to this Parquet file."),
+    output: Path = typer.Option(
+        None, help="Stream the training set to this Parquet file, with NAME.manifest.json."
+    ),
     show: int = typer.Option(5, help="Print this many rows."),
 ) -> None:
     """Join the label query's rows with the model's features as of each row's time."""
+    from featurestore.offline import ProgressBar
+    from featurestore.offline.manifest import manifest_path
     from featurestore.store import open_store
-    from featurestore.training import build_training_set
+    from featurestore.training import build_training_set, write_training_set
 
     settings = Settings.from_env()
     sql = label_sql.read_text() if label_sql else None
-    with console.status(f"building the training set of {feature_service}"):
-        frame = build_training_set(settings, open_store(settings), feature_service, sql, limit)
-    console.print(
-        f"training set for {feature_service}: {frame.shape[0]:,} rows x {frame.shape[1]} columns"
-    )
+    store = open_store(settings)
+    if output:
+        with ProgressBar(f"training set of {feature_service}") as progress:
+            manifest = write_training_set(
+                settings, store, feature_service, output, sql, limit, progress=progress
+            )
+        console.print(
+            f"training set for {feature_service}: {manifest.row_count:,} rows written to "
+            f"{output} (manifest {manifest_path(output).name}, "
+            f"definitions {manifest.definitions_sha256[:12]})"
+        )
+        frame = _head(output, show)
+    else:
+        with ProgressBar(f"training set of {feature_service}") as progress:
+            frame = build_training_set(settings, store, feature_service, sql, limit, progress)
+        console.print(
+            f"training set for {feature_service}: "
+            f"{frame.shape[0]:,} rows x {frame.shape[1]} columns"
+        )
     if show:
         with pd.option_context("display.width", 250, "display.max_columns", 40):
             print(frame.head(show).to_string(index=False))
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_parquet(output, index=False)
-        console.print(f"written to {output}")
+
+
+def _head(path: Path, rows: int) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    batches = pq.ParquetFile(path).iter_batches(batch_size=max(rows, 1))
+    first = next(batches, None)
+    return first.to_pandas() if first is not None else pd.DataFrame()

@@ -2,10 +2,21 @@
 -- description: Rolling 7-day departure delay and cancellation statistics per airline.
 -- entities: carrier
 -- timestamp: event_timestamp
+-- grain: day
+-- start: 2013-01-01
+-- column: carrier VARCHAR
+-- column: event_timestamp TIMESTAMPTZ
+-- column: flights_1d BIGINT not null min 1 | Flights scheduled on the day
+-- column: flights_7d BIGINT not null min 1 | Flights scheduled over 7 days
+-- column: avg_dep_delay_7d DOUBLE | Mean departure delay, 7 days
+-- column: delayed_share_7d DOUBLE min 0 max 1 | Share of departures more than 15 minutes late, 7 days
+-- column: cancel_rate_7d DOUBLE not null min 0 max 1 | Share cancelled, 7 days
+-- column: cancel_rate_1d DOUBLE not null min 0 max 1 | Share cancelled on the day
 --
 -- A day's statistics become known when the day is over: the event timestamp is
 -- local midnight (America/New_York) at the end of the flight date, so a flight never
--- sees statistics that include its own day.
+-- sees statistics that include its own day. The window's rows need the 7 flight
+-- dates before them: flights from 9 days before $start on are read.
 WITH daily AS (
     SELECT
         carrier,
@@ -16,6 +27,7 @@ WITH daily AS (
         sum(dep_delay) AS delay_sum,
         count(dep_delay) AS delay_n
     FROM flights
+    WHERE time_hour >= $start - INTERVAL 9 DAY AND time_hour < $end
     GROUP BY ALL
 )
 SELECT

@@ -2,8 +2,22 @@
 -- description: Per-aircraft usage and reliability, with the aircraft's registry attributes.
 -- entities: tailnum
 -- timestamp: event_timestamp
+-- grain: day
+-- start: 2013-01-01
+-- column: tailnum VARCHAR
+-- column: event_timestamp TIMESTAMPTZ
+-- column: flights_to_date BIGINT not null min 1 | Flights since 2013-01-01
+-- column: flights_30d BIGINT not null min 1 | Flights over 30 days
+-- column: avg_dep_delay_30d DOUBLE | Mean departure delay, 30 days
+-- column: cancel_rate_30d DOUBLE not null min 0 max 1 | Share cancelled, 30 days
+-- column: year_built BIGINT min 1900 max 2100 | Year of manufacture
+-- column: seats BIGINT min 1 | Seats
+-- column: engines INTEGER min 0 | Engines
+-- column: manufacturer VARCHAR | Manufacturer
 --
 -- One row per aircraft and flight date, known at local midnight after that date.
+-- flights_to_date counts from the first flight, so every run reads all flights
+-- before $end.
 WITH daily AS (
     SELECT
         tailnum,
@@ -13,7 +27,7 @@ WITH daily AS (
         sum(dep_delay) AS delay_sum,
         count(dep_delay) AS delay_n
     FROM flights
-    WHERE tailnum IS NOT NULL
+    WHERE tailnum IS NOT NULL AND time_hour < $end
     GROUP BY ALL
 )
 SELECT

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -63,7 +64,7 @@ def test_third_model_from_the_catalog_without_touching_jobs(
     tmp_path: Path, clean_redis_url: str
 ) -> None:
     settings = _project(tmp_path, clean_redis_url)
-    tables = sorted((settings.data_dir / "features").rglob("*.parquet"))
+    tables = sorted(p for p in (settings.data_dir / "features").rglob("*.parquet") if p.is_file())
     before = _digest([*JOBS_DIR.glob("*.sql"), *tables])
     catalog = load_catalog(open_store(settings))
     # A fleet-reliability model: aircraft history plus airline cancellations, all existing.
@@ -100,7 +101,7 @@ def test_third_model_from_the_catalog_without_touching_jobs(
     train = training_set(store, "fleet_reliability_model", entity_df)
     assert train.loc[0, "cancel_rate_7d"] >= 0 and train.loc[0, "flights_30d"] > 0
     store.materialize(datetime(2013, 1, 1, tzinfo=UTC), datetime(2014, 1, 2, tzinfo=UTC))
-    answer = OnlineLookup(store).get_online_features(
+    answer = OnlineLookup.open(settings).get_online_features(
         entities={"tailnum": ["N14228"], "carrier": ["UA"]},
         feature_service="fleet_reliability_model",
     )
@@ -113,52 +114,74 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+def _view_argument(settings: Settings, view: str, argument: str) -> None:
+    """Add ``argument`` to the ``job_feature_view`` call defining ``view``."""
+    call = f'{view} = job_feature_view(\n    "{view}",'
+    _edit(settings.repo_path / "feature_views.py", call, f"{call}\n    {argument},")
+
+
+def _retype_in_job(settings: Settings, column: str, new_type: str) -> None:
+    """Change a column's type in the job header, as a data scientist editing the SQL
+    job would: the repo copy reads its jobs from a copy of ingestion/jobs/."""
+    jobs = settings.repo_path.parent / "jobs"
+    shutil.copytree(JOBS_DIR, jobs)
+    header = jobs / "carrier_daily.sql"
+    _edit(header, f"-- column: {column} BIGINT", f"-- column: {column} {new_type}")
+    _view_argument(settings, "carrier_daily", f"jobs_dir=Path({str(jobs)!r})")
+
+
 def test_breaking_changes_are_refused_naming_the_models(
     tmp_path: Path, clean_redis_url: str
 ) -> None:
     settings = _project(tmp_path, clean_redis_url)
     store = open_store(settings)
     version = store.registry._get_registry_proto(store.project, allow_cache=False).version_id
-    views = settings.repo_path / "feature_views.py"
-    _edit(views, 'Field(name="flights_7d", dtype=Int64', 'Field(name="flights_7d", dtype=Float64')
+    _retype_in_job(settings, "flights_7d", "DOUBLE")
 
     planned = _cli(settings, "plan")
     assert planned.returncode == 2
-    assert (
+    breaking = (
         "retypes feature carrier_daily:flights_7d (Int64 -> Float64), used by cancellation_model"
-        in (" ".join(planned.stdout.split()))
     )
+    assert breaking in " ".join(planned.stdout.split())
     refused = _cli(settings, "apply")
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines() == [
-        "error: refusing to apply: retypes feature carrier_daily:flights_7d (Int64 -> Float64), "
-        "used by cancellation_model (feature services affected: cancellation_model)"
+        f"error: refusing to apply: {breaking} (feature services affected: cancellation_model)"
     ]
     fresh = open_store(settings)
     assert (
         fresh.registry._get_registry_proto(fresh.project, allow_cache=False).version_id == version
     )
 
-    # Adding a feature is fine.
-    _edit(views, 'dtype=Float64, description="Flights scheduled over 7 days"',
-          'dtype=Int64, description="Flights scheduled over 7 days"')  # fmt: skip
-    _edit(
-        views,
-        'Field(name="cancel_rate_1d"',
-        'Field(name="cancelled_1d", dtype=Float64),\n        Field(name="cancel_rate_1d"',
-    )
-    plan_after = apply(settings)
-    assert [(c.kind, c.name) for c in plan_after.changes] == [("add", "carrier_daily:cancelled_1d")]
+
+def test_unused_features_come_and_go_freely(tmp_path: Path, clean_redis_url: str) -> None:
+    settings = _project(tmp_path, clean_redis_url)
+    views = settings.repo_path / "feature_views.py"
+    original = views.read_text()
+    subset = [f for f in load_catalog(open_store(settings)).views["plane_daily"].features]
+    subset.remove("manufacturer")  # no model uses it
+    _view_argument(settings, "plane_daily", f"features={subset!r}")
+    removed = apply(settings)
+    assert [(c.kind, c.name, c.breaking) for c in removed.changes] == [
+        ("remove", "plane_daily:manufacturer", False)
+    ]
+    views.write_text(original)
+    added = apply(settings)
+    assert [(c.kind, c.name) for c in added.changes] == [("add", "plane_daily:manufacturer")]
 
 
 def test_removing_a_used_feature_is_refused(tmp_path: Path, clean_redis_url: str) -> None:
     settings = _project(tmp_path, clean_redis_url)
     _edit(settings.repo_path / "feature_services.py", '"flights_1d", ', "")
-    _edit(
-        settings.repo_path / "feature_views.py",
-        'Field(name="flights_1d", dtype=Int64, description="Flights scheduled on the day"),',
-        "",
-    )
+    kept = [
+        "flights_7d",
+        "avg_dep_delay_7d",
+        "delayed_share_7d",
+        "cancel_rate_7d",
+        "cancel_rate_1d",
+    ]
+    _view_argument(settings, "carrier_daily", f"features={kept!r}")
     with pytest.raises(
         BreakingChangeError,
         match="removes feature carrier_daily:flights_1d, used by departure_delay_model",

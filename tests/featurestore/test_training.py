@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from featurestore.errors import UnknownFeatureServiceError
+from featurestore.errors import (
+    EntityColumnTypeError,
+    MissingJoinKeyError,
+    UnknownFeatureServiceError,
+)
+from featurestore.offline.manifest import Manifest, manifest_path
 from featurestore.settings import Settings
 from featurestore.store import open_store
-from featurestore.training import build_training_set, training_set
+from featurestore.training import build_training_set, training_set, write_training_set
 from ingestion import feature_table_path
 
 pytestmark = pytest.mark.slow
@@ -100,3 +108,47 @@ def test_build_from_label_query(demo_project: Settings) -> None:
 def test_unknown_feature_service(demo_project: Settings) -> None:
     with pytest.raises(UnknownFeatureServiceError, match="known feature services"):
         training_set(open_store(demo_project), "nope", pd.DataFrame())
+
+
+def test_label_sql_is_joined_inside_duckdb(demo_project: Settings) -> None:
+    sql = "SELECT origin, carrier, tailnum, time_hour AS event_timestamp FROM flights"
+    frame = training_set(open_store(demo_project), "departure_delay_model", sql)
+    assert len(frame) == 336_776  # every flight, none dropped or merged
+
+
+def test_write_training_set_streams_with_manifest(demo_project: Settings, tmp_path: Path) -> None:
+    store = open_store(demo_project)
+    seen: list[float] = []
+    output = tmp_path / "sets" / "delay.parquet"
+    manifest = write_training_set(
+        demo_project, store, "departure_delay_model", output, limit=5000, progress=seen.append
+    )
+    table = pq.read_table(output)
+    assert table.num_rows == manifest.row_count == 5000
+    assert seen[-1] == 100.0
+    written = Manifest.read(manifest_path(output))
+    assert written == manifest
+    assert manifest.feature_service == "departure_delay_model"
+    assert "weather_hourly:temp" in manifest.features and len(manifest.features) == 17
+    assert manifest.window_start == "2013-01-01T10:15:00+00:00"
+    assert "LIMIT 5000" in manifest.label_sql
+    assert table.column_names[-17:] == [f.split(":")[1] for f in manifest.features]
+    again = write_training_set(demo_project, store, "departure_delay_model", output, limit=5000)
+    assert again.definitions_sha256 == manifest.definitions_sha256  # stable
+    other = write_training_set(demo_project, store, "cancellation_model", output, limit=10)
+    assert other.definitions_sha256 != manifest.definitions_sha256
+
+
+def test_bad_label_queries_fail_before_work(demo_project: Settings) -> None:
+    store = open_store(demo_project)
+    no_tail = "SELECT origin, carrier, time_hour AS event_timestamp FROM flights"
+    with pytest.raises(MissingJoinKeyError, match="tailnum"):
+        build_training_set(demo_project, store, "departure_delay_model", no_tail)
+    text_ts = (
+        "SELECT origin, carrier, tailnum, CAST(time_hour AS VARCHAR) AS event_timestamp "
+        "FROM flights"
+    )
+    with pytest.raises(EntityColumnTypeError, match="event_timestamp"):
+        build_training_set(demo_project, store, "departure_delay_model", text_ts)
+    with pytest.raises(UnknownFeatureServiceError):
+        write_training_set(demo_project, store, "nope", Path("never.parquet"))

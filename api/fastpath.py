@@ -1,0 +1,76 @@
+"""``POST /get-online-features`` served straight from ASGI, ahead of the framework.
+
+Measured in-process (``bench/bench_serving.py`` and the profile in the README), FastAPI's
+routing, dependency resolution and exception middleware cost about as much as the whole
+Redis lookup of one entity. This middleware answers the hot route itself, with the same
+code (``api.lookups``), the same limits, the same error shape and the same metrics; every
+other route, and the OpenAPI description of this one, stay with FastAPI. It runs inside the
+auth, CORS and metrics middleware, so those apply unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.errors import describe_error
+from api.lookups import lookup_document
+from featurestore.errors import InvalidRequestError, RequestTooLargeError
+
+logger = logging.getLogger(__name__)
+
+PATH = "/get-online-features"
+_ROUTE = SimpleNamespace(path=PATH)  # what the metrics middleware labels the request with
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class OnlineFastPath:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.limit = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = _ROUTE
+        state = scope["app"].state  # set by Starlette before any middleware runs
+        try:
+            body = await self._body(scope, receive)
+            document = await lookup_document(state.lookup, state.metrics, body)
+            status, payload = 200, orjson.dumps(document)
+        except Exception as exc:
+            described = describe_error(exc)
+            if described is None:
+                logger.exception("unhandled error on POST %s", PATH)
+                described = (500, {"detail": "internal server error", "code": "internal_error"})
+            status, payload = described[0], orjson.dumps(described[1])
+        headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _body(self, scope: Scope, receive: Receive) -> Any:
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                raise RequestTooLargeError(int(value), self.limit)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise InvalidRequestError("the client disconnected")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                raise RequestTooLargeError(size, self.limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        try:
+            return orjson.loads(b"".join(chunks) if len(chunks) != 1 else chunks[0])
+        except orjson.JSONDecodeError as exc:
+            raise InvalidRequestError(f"the body is not valid JSON: {exc}") from None

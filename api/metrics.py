@@ -1,0 +1,74 @@
+"""Prometheus metrics of one app: requests per endpoint and per feature service, Redis errors.
+
+Each app has its own ``CollectorRegistry`` (tests build many apps). With several workers,
+each worker process keeps its own counters; a scrape reads the worker that answers it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(
+        default_factory=lambda: CollectorRegistry(auto_describe=True)
+    )
+
+    def __post_init__(self) -> None:
+        self.requests = Counter(
+            "featurestore_http_requests_total",
+            "HTTP requests by endpoint, method and status code.",
+            ["endpoint", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "featurestore_http_request_seconds",
+            "HTTP request latency by endpoint.",
+            ["endpoint"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.lookups = Counter(
+            "featurestore_online_lookups_total",
+            "Online lookups by feature service ('' for a feature list) and outcome.",
+            ["feature_service", "outcome"],
+            registry=self.registry,
+        )
+        self.lookup_latency = Histogram(
+            "featurestore_online_lookup_seconds",
+            "Online lookup latency by feature service ('' for a feature list).",
+            ["feature_service"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.entities = Histogram(
+            "featurestore_online_lookup_entities",
+            "Entities per online lookup.",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+            registry=self.registry,
+        )
+        self.redis_errors = Counter(
+            "featurestore_redis_errors_total",
+            "Redis calls that failed or timed out.",
+            registry=self.registry,
+        )
+
+    def observe_lookup(self, feature_service: str, seconds: float, entities: int) -> None:
+        """One successful lookup (label children cached: this runs on every request)."""
+        children: dict[str, tuple[Any, Any]] = self.__dict__.setdefault("_children", {})
+        pair = children.get(feature_service)
+        if pair is None:
+            pair = (
+                self.lookups.labels(feature_service, "ok"),
+                self.lookup_latency.labels(feature_service),
+            )
+            children[feature_service] = pair
+        pair[0].inc()
+        pair[1].observe(seconds)
+        self.entities.observe(entities)

@@ -1,0 +1,71 @@
+"""The HTTP service's settings, read from the environment once, by ``create_app``.
+
+FEATURESTORE_API_KEYS              comma-separated bearer tokens; unset: no auth
+FEATURESTORE_CORS_ORIGINS          comma-separated allowed origins; unset: CORS off
+FEATURESTORE_MAX_BODY_BYTES        largest request body (default 1048576)
+FEATURESTORE_MAX_ENTITIES          most entities per lookup (default 1000)
+FEATURESTORE_REDIS_TIMEOUT         seconds before a Redis call fails with 503 (default 1.0)
+FEATURESTORE_REGISTRY_REFRESH      seconds between background registry refreshes (default 5)
+FEATURESTORE_API_WORKERS           worker processes of ``featurestore serve`` (default 1)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from featurestore.errors import ConfigError
+
+T = TypeVar("T", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, default: T, kind: Callable[[str], T]) -> T:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0 and name != "FEATURESTORE_REGISTRY_REFRESH":
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    api_keys: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 1_048_576
+    max_entities: int = 1000
+    redis_timeout: float = 1.0
+    registry_refresh_seconds: float = 5.0
+    workers: int = 1
+
+    def __repr__(self) -> str:  # never print the keys
+        keys = f"<{len(self.api_keys)} keys>"
+        return (
+            f"ApiSettings(api_keys={keys}, cors_origins={self.cors_origins}, "
+            f"max_body_bytes={self.max_body_bytes}, max_entities={self.max_entities}, "
+            f"redis_timeout={self.redis_timeout}, "
+            f"registry_refresh_seconds={self.registry_refresh_seconds}, workers={self.workers})"
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            api_keys=_list(env, "FEATURESTORE_API_KEYS"),
+            cors_origins=_list(env, "FEATURESTORE_CORS_ORIGINS"),
+            max_body_bytes=_number(env, "FEATURESTORE_MAX_BODY_BYTES", 1_048_576, int),
+            max_entities=_number(env, "FEATURESTORE_MAX_ENTITIES", 1000, int),
+            redis_timeout=_number(env, "FEATURESTORE_REDIS_TIMEOUT", 1.0, float),
+            registry_refresh_seconds=_number(env, "FEATURESTORE_REGISTRY_REFRESH", 5.0, float),
+            workers=_number(env, "FEATURESTORE_API_WORKERS", 1, int),
+        )

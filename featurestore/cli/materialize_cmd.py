@@ -1,0 +1,44 @@
+"""``featurestore materialize`` and ``materialize-incremental``: Feast's commands, through our
+engine, with one-line errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+from dateutil import parser
+
+from featurestore.settings import Settings
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = parser.isoparse(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def materialize(
+    start: str = typer.Argument(..., help="Window start, ISO 8601 (UTC unless a zone is given)."),
+    end: str = typer.Argument(..., help="Window end, ISO 8601; both ends are included."),
+    views: list[str] = typer.Option(None, "--views", "-v", help="Only these feature views."),
+) -> None:
+    """Write the latest row per entity in [START, END] of each view into Redis."""
+    from featurestore.materialize import run
+    from featurestore.store import open_store
+
+    settings = Settings.from_env()
+    run.materialize(open_store(settings), _moment(start), _moment(end), views or None)
+
+
+def materialize_incremental(
+    end: str = typer.Argument(..., help="Window end, ISO 8601."),
+    views: list[str] = typer.Option(None, "--views", "-v", help="Only these feature views."),
+) -> None:
+    """Materialize each view from where its last materialization ended up to END."""
+    from featurestore.materialize import run
+    from featurestore.store import open_store
+
+    settings = Settings.from_env()
+    run.materialize_incremental(open_store(settings), _moment(end), views or None)

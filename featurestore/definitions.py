@@ -1,0 +1,98 @@
+"""Feast definitions derived from a feature job's header, so nothing is said twice.
+
+The header of ``ingestion/jobs/<job>.sql`` declares the table's columns, types and
+descriptions; ``feature_repo/`` builds its sources and feature views from it::
+
+    weather_hourly = job_feature_view(
+        "weather_hourly", repo_path=REPO, entities=[airport], ttl=timedelta(hours=3)
+    )
+
+A view that names a column the job does not produce fails at import, so ``feast
+apply`` stops with ``UnknownJobColumnError`` naming the job file and its columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import feast.types
+from feast import Entity, FeatureView, Field, FileSource
+
+from featurestore import tables
+from featurestore.errors import JobDefinitionError, UnknownJobColumnError
+from ingestion.job import JOBS_DIR, Column, Job, find_job
+
+
+def job_table_path(repo_path: Path, job: str) -> Path:
+    """The feature table of ``job`` in the project whose Feast repo is ``repo_path``."""
+    data_dir = repo_path.resolve().parent / "data"  # as Settings.data_dir
+    return tables.features_dir(data_dir) / f"{job}.parquet"
+
+
+def job_source(job: str | Job, repo_path: Path, jobs_dir: Path = JOBS_DIR) -> FileSource:
+    """A FileSource over every partition of the job's table (an absolute path)."""
+    spec = _job(job, jobs_dir)
+    return FileSource(
+        name=f"{spec.name}_source",
+        path=str(job_table_path(repo_path, spec.name)),
+        timestamp_field=spec.timestamp,
+        description=f"Feature table written by ingestion/jobs/{spec.path.name}",
+    )
+
+
+def job_fields(
+    job: str | Job, features: Sequence[str] | None = None, jobs_dir: Path = JOBS_DIR
+) -> list[Field]:
+    """Feast fields for the job's entity keys and the named features (default: all)."""
+    spec = _job(job, jobs_dir)
+    declared = spec.column_map
+    if not declared:
+        raise JobDefinitionError(
+            spec.path, "declare the output columns (-- column: NAME TYPE) to derive a feature view"
+        )
+    names = list(features) if features is not None else [c.name for c in spec.features]
+    unknown = [name for name in names if name not in declared or name == spec.timestamp]
+    if unknown:
+        known = [c.name for c in spec.features]
+        raise UnknownJobColumnError(spec.name, spec.path, unknown, known)
+    keys = [declared[name] for name in spec.entities]
+    return [_field(column) for column in (*keys, *(declared[n] for n in names))]
+
+
+def job_feature_view(
+    job: str,
+    *,
+    repo_path: Path,
+    entities: Iterable[Entity],
+    ttl: timedelta,
+    features: Sequence[str] | None = None,
+    jobs_dir: Path = JOBS_DIR,
+    **kwargs: Any,
+) -> FeatureView:
+    """A feature view named after the job, over its table, with its declared columns.
+
+    ``kwargs`` go to ``FeatureView`` (description, owner, tags, online...); the
+    description defaults to the job's.
+    """
+    spec = _job(job, jobs_dir)
+    kwargs.setdefault("description", spec.description)
+    return FeatureView(
+        name=spec.name,
+        entities=list(entities),
+        ttl=ttl,
+        schema=job_fields(spec, features),
+        source=job_source(spec, repo_path),
+        **kwargs,
+    )
+
+
+def _job(job: str | Job, jobs_dir: Path) -> Job:
+    return job if isinstance(job, Job) else find_job(job, jobs_dir)
+
+
+def _field(column: Column) -> Field:
+    dtype = getattr(feast.types, column.feast_type)
+    return Field(name=column.name, dtype=dtype, description=column.description)

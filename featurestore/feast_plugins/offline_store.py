@@ -1,0 +1,92 @@
+"""Feast's offline store, with the point-in-time join replaced by ours.
+
+Named in ``feature_store.yaml``::
+
+    offline_store:
+      type: featurestore.feast_plugins.offline_store.DuckDBAsofOfflineStore
+
+``get_historical_features`` runs ``featurestore.offline.retrieve`` (one DuckDB ASOF
+join per feature view, entity frame pushed in as Arrow). Everything else (the pulls
+the materialization engines use, ``offline_write_batch``, logging, monitoring) is
+Feast's DuckDB store, inherited unchanged. Feast loads the config class
+``DuckDBAsofOfflineStoreConfig`` from this module by name.
+
+Differences from Feast's DuckDB store, each on purpose:
+- relative source paths resolve against the repo, not the current directory;
+- nanosecond-precision entity timestamps are accepted (Feast raises ArrowInvalid);
+- an entity frame may also be a pyarrow Table or a Parquet path (``pathlib.Path``);
+  a ``str`` is SQL over the project's tables (``data/`` beside the repo);
+- rows come back in the entity frame's order (Feast's order is arbitrary).
+Requests it does not handle (no entity frame, ``filter_by_created_timestamp``,
+substrait on-demand views) go to Feast's implementation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from feast.feature_view import FeatureView
+from feast.infra.offline_stores.duckdb import DuckDBOfflineStore, DuckDBOfflineStoreConfig
+from feast.infra.offline_stores.offline_store import RetrievalJob
+from feast.infra.registry.base_registry import BaseRegistry
+from feast.on_demand_feature_view import OnDemandFeatureView
+from feast.repo_config import RepoConfig
+from pydantic import StrictStr
+
+from featurestore.offline import EntityInput, retrieve, view_spec
+
+TYPE_NAME = "featurestore.feast_plugins.offline_store.DuckDBAsofOfflineStore"
+
+
+class DuckDBAsofOfflineStoreConfig(DuckDBOfflineStoreConfig):
+    type: StrictStr = TYPE_NAME
+
+
+class DuckDBAsofOfflineStore(DuckDBOfflineStore):
+    @staticmethod
+    def get_historical_features(
+        config: RepoConfig,
+        feature_views: list[FeatureView],
+        feature_refs: list[str],
+        entity_df: EntityInput | None,
+        registry: BaseRegistry,
+        project: str,
+        full_feature_names: bool = False,
+        filter_by_created_timestamp: bool = False,
+        **kwargs: Any,
+    ) -> RetrievalJob:
+        odfvs = OnDemandFeatureView.get_requested_odfvs(feature_refs, project, registry)
+        if (
+            entity_df is None
+            or filter_by_created_timestamp
+            or any(odfv.mode == "substrait" for odfv in odfvs)
+        ):
+            return DuckDBOfflineStore.get_historical_features(
+                config,
+                feature_views,
+                feature_refs,
+                entity_df,
+                registry,
+                project,
+                full_feature_names,
+                filter_by_created_timestamp,
+                **kwargs,
+            )
+        repo_path = Path(config.repo_path) if config.repo_path else None
+        views = [
+            view_spec(view, feature_refs, full_feature_names, repo_path)
+            for view in feature_views
+            if isinstance(view, FeatureView)
+        ]
+        # A SQL entity frame sees the project's tables: data/ beside the repo
+        # (featurestore.settings.Settings.data_dir).
+        return retrieve(
+            views,
+            entity_df,
+            data_dir=repo_path.parent / "data" if repo_path else None,
+            feature_refs=feature_refs,
+            full_feature_names=full_feature_names,
+            on_demand_feature_views=odfvs,
+            repo_path=repo_path,
+        )

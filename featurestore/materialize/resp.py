@@ -1,0 +1,57 @@
+"""Redis commands for a whole batch, as one buffer of RESP, built by Arrow kernels.
+
+A command is ``*<argc>\\r\\n`` then ``$<len>\\r\\n<arg>\\r\\n`` per argument. Arguments that
+are the same in every row (the command name, hash field names) are packed once; the
+per-row arguments (key, values) are Arrow binary arrays, turned into their ``$len``
+fragments and joined row-wise by ``binary_join_element_wise``. The joined array's data
+buffer is then the batch's commands, back to back, ready for one ``sendall``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeAlias
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+Part: TypeAlias = pa.Array | bytes
+
+
+def bulk(argument: bytes) -> bytes:
+    """One constant argument, packed."""
+    return b"$%d\r\n%s\r\n" % (len(argument), argument)
+
+
+def header(argc: int) -> bytes:
+    return b"*%d\r\n" % argc
+
+
+def bulk_column(arguments: pa.Array) -> pa.Array:
+    """Each row's argument, packed: ``$<len>\\r\\n<bytes>\\r\\n``."""
+    lengths = pc.cast(pc.binary_length(arguments), pa.string()).cast(pa.binary())
+    return pc.binary_join_element_wise(b"$", lengths, b"\r\n", arguments, b"\r\n", b"")
+
+
+def join_rows(parts: Sequence[Part]) -> pa.Array:
+    """Row-wise concatenation of packed columns and constants."""
+    merged: list[Part] = []
+    for part in parts:  # fuse neighbouring constants: fewer kernel arguments
+        if isinstance(part, bytes) and merged and isinstance(merged[-1], bytes):
+            merged[-1] = merged[-1] + part
+        else:
+            merged.append(part)
+    if not any(isinstance(p, pa.Array) for p in merged):
+        raise ValueError("at least one per-row argument is needed")
+    return pc.binary_join_element_wise(*merged, b"")
+
+
+def buffer_of(rows: pa.Array) -> memoryview:
+    """The commands of every row, back to back, without copying."""
+    if len(rows) == 0:
+        return memoryview(b"")
+    count = rows.offset + len(rows) + 1
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=count)
+    first, last = int(offsets[rows.offset]), int(offsets[count - 1])
+    return memoryview(rows.buffers()[2])[first:last]

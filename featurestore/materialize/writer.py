@@ -1,0 +1,209 @@
+"""Writing a batch of rows into Feast's Redis layout, newer event time wins.
+
+Per batch, two round trips on one connection, as Feast does but without a Python object
+per command: one pipelined ``HMGET key _ts:view`` for every entity, then one pipelined
+``HSET key field value ... _ts:view ts`` for each entity whose stored event time is
+absent or older (Feast's rule: an equal event time is not written again). With a key
+TTL, each write is ``MULTI; HSET; EXPIRE; EXEC``, so a key is never left without its TTL.
+
+Every HSET is atomic in Redis, and a re-run writes exactly the rows that are still
+missing or older, so an interrupted run followed by a complete one leaves the same data
+as one clean run.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import hiredis
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import redis
+from redis.connection import Connection
+
+from featurestore.errors import OnlineWriteError
+from featurestore.materialize.resp import Part, buffer_of, bulk, bulk_column, header, join_rows
+from featurestore.materialize.timestamps import stored_nanos
+
+
+@dataclass
+class BatchOutcome:
+    written: int
+    skipped: int
+
+
+class RedisWriter:
+    """Writes batches of one feature view through one dedicated connection."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        ts_field: bytes,
+        fields: Sequence[bytes],
+        key_ttl_seconds: int | None = None,
+        skip_dedup: bool = False,
+    ) -> None:
+        self._skip_dedup = skip_dedup
+        self._client = client
+        self._ts_field = ts_field
+        self._fields = list(fields)
+        self._ttl = key_ttl_seconds or None
+        self._conn: Connection | None = None
+        self._buffer = b""
+        self._pending = 0
+
+    def __enter__(self) -> RedisWriter:
+        self._conn = self._client.connection_pool.get_connection()
+        self._buffer = b""
+        self._pending = 0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        clean = False
+        try:
+            if exc[0] is None:
+                self._flush()  # the last batch's HSET replies
+                clean = not self._buffer
+        finally:
+            self._conn = None
+            if not clean:
+                conn.disconnect()  # replies may be pending: never reuse this socket
+            self._client.connection_pool.release(conn)
+
+    def _socket(self) -> socket.socket:
+        conn = self._conn
+        if conn is None:
+            raise RuntimeError("RedisWriter is used outside its with block")
+        if conn._sock is None:  # redis-py connects (AUTH, SELECT, TLS) lazily
+            conn.connect()
+        assert conn._sock is not None
+        return conn._sock
+
+    def _send(self, commands: pa.Array) -> None:
+        self._socket().sendall(buffer_of(commands))
+
+    def _receive(self) -> bytes:
+        if self._buffer:
+            chunk, self._buffer = self._buffer, b""
+            return chunk
+        chunk = self._socket().recv(1 << 20)
+        if not chunk:
+            raise OnlineWriteError("Redis closed the connection in the middle of a batch")
+        return chunk
+
+    def _replies(self, count: int, absent: bytes = b"") -> list[object] | None:
+        """Parse the next ``count`` replies (hiredis, straight from the socket); they must
+        be the last ones expected.
+
+        With ``absent`` (the bytes of the reply that means "nothing stored"), returns
+        ``None`` without parsing when every reply is exactly that: the usual case of a
+        first materialization, decided by one comparison of the received bytes."""
+        reader = hiredis.Reader()
+        if absent:
+            # Every reply is at least as long as ``absent``, so this never over-reads.
+            expected = absent * count
+            received = bytearray()
+            while len(received) < len(expected):
+                received += self._receive()
+            if received == expected:
+                return None
+            reader.feed(bytes(received))
+        replies: list[object] = []
+        while len(replies) < count:
+            reply = reader.gets()
+            if reply is False:
+                reader.feed(self._receive())
+                continue
+            if isinstance(reply, hiredis.ReplyError):
+                raise OnlineWriteError(f"Redis refused a command: {reply}")
+            replies.append(reply)
+        return replies
+
+    def _flush(self) -> None:
+        """Consume the replies of the HSETs sent so far: one line each (an integer or an
+        error), so counting line ends is enough, no parsing per reply."""
+        remaining, self._pending = self._pending, 0
+        error = b""
+        while remaining:
+            chunk = self._receive()
+            ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+            if len(ends) >= remaining:  # the rest belongs to the next replies
+                cut = int(ends[remaining - 1]) + 1
+                chunk, self._buffer = chunk[:cut], chunk[cut:]
+                remaining = 0
+            else:
+                remaining -= len(ends)
+            if not error and (chunk.startswith(b"-") or b"\n-" in chunk):
+                at = 0 if chunk.startswith(b"-") else chunk.index(b"\n-") + 1
+                error = chunk[at : chunk.find(b"\r", at)]
+        if error:
+            raise OnlineWriteError(f"Redis refused a write: {error.decode(errors='replace')}")
+
+    def stored_nanos(self, keys: pa.Array) -> npt.NDArray[np.int64]:
+        """The event time already stored for each key (0 when none)."""
+        commands = join_rows([header(3) + bulk(b"HMGET"), bulk_column(keys), bulk(self._ts_field)])
+        out = np.zeros(len(keys), dtype=np.int64)
+        self._send(commands)
+        self._flush()  # the previous batch's HSETs were answered before these
+        replies = self._replies(len(keys), absent=_NO_TIMESTAMP)
+        if replies is None:
+            return out
+        for i, reply in enumerate(replies):
+            value = reply[0]  # type: ignore[index]
+            if value:
+                out[i] = stored_nanos(value)
+        return out
+
+    def write(
+        self,
+        keys: pa.Array,
+        values: Sequence[pa.Array],
+        ts_bytes: pa.Array,
+        ts_nanos: npt.NDArray[np.int64],
+    ) -> BatchOutcome:
+        """Write the rows whose event time is newer than what Redis holds."""
+        rows = len(keys)
+        if rows == 0:
+            return BatchOutcome(0, 0)
+        if self._skip_dedup:
+            self._flush()  # at most one batch of replies outstanding
+            newer = np.ones(rows, dtype=bool)
+        else:
+            previous = self.stored_nanos(keys)
+            newer = (previous == 0) | (ts_nanos > previous)
+        if not newer.all():
+            mask = pa.array(newer)
+            keys = keys.filter(mask)
+            values = [v.filter(mask) for v in values]
+            ts_bytes = ts_bytes.filter(mask)
+        if len(keys) == 0:
+            return BatchOutcome(0, rows)
+        packed_key = bulk_column(keys)
+        argc = 2 + 2 * (len(self._fields) + 1)
+        parts: list[Part] = [header(argc) + bulk(b"HSET"), packed_key]
+        for field, column in zip(self._fields, values, strict=True):
+            parts += [bulk(field), bulk_column(column)]
+        parts += [bulk(self._ts_field), bulk_column(ts_bytes)]
+        if not self._ttl:
+            # Not waiting: Redis runs these while the next batch is encoded; their
+            # replies are read before the next batch's HMGET answers (or on exit).
+            self._send(join_rows(parts))
+            self._pending += len(keys)
+        else:
+            ttl = str(self._ttl).encode()
+            parts = [header(1) + bulk(b"MULTI"), *parts]
+            parts += [header(3) + bulk(b"EXPIRE"), packed_key, bulk(ttl)]
+            parts += [header(1) + bulk(b"EXEC")]
+            self._flush()
+            self._send(join_rows(parts))
+            self._replies(4 * len(keys))
+        return BatchOutcome(len(keys), rows - len(keys))
+
+
+_NO_TIMESTAMP = b"*1\r\n$-1\r\n"  # HMGET's reply when the key or field is absent

@@ -1,0 +1,236 @@
+"""Online lookups: one pipelined Redis round trip per request, answers in Feast's format.
+
+``OnlineLookup`` (blocking, for library use) and ``AsyncOnlineLookup`` (for the HTTP API)
+share everything but the I/O: ``prepare`` validates the request and lists one ``HMGET``
+per entity and group of feature views, and ``assemble`` decodes the replies into the
+column-major document ``feast serve`` returns.
+
+Statuses, where this differs from Feast 0.67 on Redis (see the README):
+
+- ``NOT_FOUND`` when the entity has no row for the feature view (Feast: PRESENT + null);
+- ``OUTSIDE_MAX_AGE`` when the row is older than the feature view's TTL (Feast: PRESENT);
+  the stored value is still returned, so callers choose whether to use a stale value;
+- ``NULL_VALUE`` when the stored value is null (Feast: PRESENT + null);
+- ``PRESENT`` otherwise. Entity columns are always PRESENT with time 1970-01-01T00:00:00Z.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from featurestore.errors import OnlineStoreUnavailableError
+from featurestore.online.codec import EPOCH, decode_timestamp, decode_value
+from featurestore.online.plan import Plan, make_plan, validate_entities
+from featurestore.online.registry import RegistryCache
+from featurestore.online.resp import RespError, RespPool, pack_command
+from featurestore.settings import Settings, parse_redis_url
+from featurestore.store import open_store
+
+__all__ = ["AsyncOnlineLookup", "OnlineLookup", "Prepared", "assemble", "prepare"]
+
+PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE = (
+    "PRESENT",
+    "NULL_VALUE",
+    "NOT_FOUND",
+    "OUTSIDE_MAX_AGE",
+)
+REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    plan: Plan
+    entities: dict[str, list[Any]]
+    count: int
+    commands: list[tuple[bytes, tuple[bytes, ...]]]  # (key, fields), group-major
+    payload: bytes  # the same HMGETs as one RESP pipeline
+
+
+def prepare(
+    registry: RegistryCache,
+    entities: Any,
+    features: Sequence[str] | None,
+    feature_service: str | None,
+    full_feature_names: bool,
+    max_entities: int | None = None,
+) -> Prepared:
+    plan = make_plan(registry.snapshot, features, feature_service, full_feature_names)
+    columns, count = validate_entities(entities, plan.join_keys, max_entities)
+    commands: list[tuple[bytes, tuple[bytes, ...]]] = []
+    parts: list[bytes] = []
+    for group in plan.groups:
+        keys = group.encoder.keys([columns[key] for key in group.join_keys])
+        commands.extend((key, group.fields) for key in keys)
+        head, fields = group.hmget_head, group.hmget_fields
+        for key in keys:
+            parts += (head, b"$%d\r\n" % len(key), key, b"\r\n", fields)
+    return Prepared(plan, columns, count, commands, b"".join(parts))
+
+
+def assemble(
+    prepared: Prepared, replies: Sequence[Sequence[bytes | None]], now: float
+) -> dict[str, Any]:
+    """The column-major answer: entity columns first, then features in request order."""
+    count = prepared.count
+    plan = prepared.plan
+    results: list[dict[str, Any]] = [
+        {"values": values, "statuses": [PRESENT] * count, "event_timestamps": [EPOCH] * count}
+        for values in prepared.entities.values()
+    ]
+    groups: list[tuple[Sequence[Sequence[bytes | None]], list[tuple[list[str], list[str]]]]] = []
+    for index, group in enumerate(plan.groups):
+        rows = replies[index * count : (index + 1) * count]
+        per_view: list[tuple[list[str], list[str]]] = []
+        for view_index, view in enumerate(group.views):
+            ttl = view.ttl_seconds
+            position = group.ts_offset + view_index
+            texts: list[str] = []
+            states: list[str] = []
+            for row in rows:
+                raw = row[position]
+                if raw is None:
+                    texts.append(EPOCH)
+                    states.append(NOT_FOUND)
+                else:
+                    seconds, text = decode_timestamp(raw)
+                    texts.append(text)
+                    states.append(
+                        OUTSIDE_MAX_AGE if ttl is not None and now - seconds > ttl else PRESENT
+                    )
+            per_view.append((texts, states))
+        groups.append((rows, per_view))
+    for column in plan.columns:
+        rows, per_view = groups[column.group]
+        texts, states = per_view[column.view_index]
+        field = column.field_index
+        values: list[Any] = []
+        statuses: list[str] = []
+        for row, state in zip(rows, states, strict=True):
+            raw = row[field]
+            if raw is None:
+                values.append(None)
+                statuses.append(NOT_FOUND)
+                continue
+            value, is_null = decode_value(raw)
+            values.append(value)
+            statuses.append(NULL_VALUE if is_null and state == PRESENT else state)
+        results.append({"values": values, "statuses": statuses, "event_timestamps": texts})
+    names = [*prepared.entities, *(column.name for column in plan.columns)]
+    return {"metadata": {"feature_names": names}, "results": results}
+
+
+def _client_kwargs(settings: Settings, timeout: float) -> dict[str, Any]:
+    address = parse_redis_url(settings.redis_url)
+    return {
+        "host": address.host,
+        "port": address.port,
+        "db": address.db,
+        "password": address.password,
+        "ssl": address.ssl,
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 1),  # one quiet retry: a pooled connection may be stale
+        "decode_responses": False,
+    }
+
+
+class OnlineLookup:
+    """Blocking online lookups (library use, scripts, tests)."""
+
+    def __init__(self, registry: RegistryCache, client: redis.Redis) -> None:
+        self.registry = registry
+        self.client = client
+
+    @classmethod
+    def open(cls, settings: Settings, timeout: float = 2.0) -> OnlineLookup:
+        registry = RegistryCache(open_store(settings))
+        return cls(registry, redis.Redis(**_client_kwargs(settings, timeout)))
+
+    def get_online_features(
+        self,
+        entities: Mapping[str, Sequence[Any]],
+        features: Sequence[str] | None = None,
+        feature_service: str | None = None,
+        full_feature_names: bool = False,
+    ) -> dict[str, Any]:
+        prepared = prepare(self.registry, entities, features, feature_service, full_feature_names)
+        pipe = self.client.pipeline(transaction=False)
+        for key, fields in prepared.commands:
+            pipe.execute_command("HMGET", key, *fields)
+        try:
+            replies = pipe.execute()
+        except REDIS_ERRORS as exc:
+            raise OnlineStoreUnavailableError(str(exc) or type(exc).__name__) from exc
+        return assemble(prepared, replies, time.time())
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class AsyncOnlineLookup:
+    """Non-blocking online lookups with a bounded Redis timeout (the HTTP API's)."""
+
+    def __init__(
+        self, registry: RegistryCache, pool: RespPool, max_entities: int | None = None
+    ) -> None:
+        self.registry = registry
+        self.pool = pool
+        self.max_entities = max_entities
+
+    @classmethod
+    def open(
+        cls, settings: Settings, timeout: float = 1.0, max_entities: int | None = None
+    ) -> AsyncOnlineLookup:
+        registry = RegistryCache(open_store(settings))
+        pool = RespPool(parse_redis_url(settings.redis_url), timeout)
+        return cls(registry, pool, max_entities)
+
+    def prepare(
+        self,
+        entities: Any,
+        features: Sequence[str] | None = None,
+        feature_service: str | None = None,
+        full_feature_names: bool = False,
+    ) -> Prepared:
+        return prepare(
+            self.registry,
+            entities,
+            features,
+            feature_service,
+            full_feature_names,
+            self.max_entities,
+        )
+
+    async def read(self, prepared: Prepared) -> dict[str, Any]:
+        try:
+            replies = await self.pool.call(prepared.payload, len(prepared.commands))
+        except (RespError, TimeoutError) as exc:
+            raise OnlineStoreUnavailableError(str(exc) or type(exc).__name__) from exc
+        return assemble(prepared, replies, time.time())
+
+    async def get_online_features(
+        self,
+        entities: Any,
+        features: Sequence[str] | None = None,
+        feature_service: str | None = None,
+        full_feature_names: bool = False,
+    ) -> dict[str, Any]:
+        return await self.read(
+            self.prepare(entities, features, feature_service, full_feature_names)
+        )
+
+    async def ping(self) -> None:
+        try:
+            await self.pool.call(pack_command(b"PING"), 1)
+        except (RespError, TimeoutError) as exc:
+            raise OnlineStoreUnavailableError(str(exc) or type(exc).__name__) from exc
+
+    async def close(self) -> None:
+        await self.pool.close()

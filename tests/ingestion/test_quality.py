@@ -1,0 +1,183 @@
+"""Expectations: bad rows are quarantined, table-level failures leave the table untouched."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from featurestore import tables
+from featurestore.errors import ExpectationError, SchemaDriftError
+from ingestion import feature_table_path, run_jobs, runs
+from ingestion.storage import quarantine_dir
+from tests.ingestion.conftest import snapshot, write_job, write_raw
+
+JAN1 = datetime(2013, 1, 1, tzinfo=UTC)
+JAN11 = datetime(2013, 1, 11, tzinfo=UTC)
+
+HOURS_HEADER = """
+entities: flight_id
+timestamp: event_timestamp
+column: flight_id BIGINT
+column: event_timestamp TIMESTAMPTZ
+column: hour_of_day BIGINT not null min 0 max 23 | Scheduled hour of departure
+"""
+HOURS_SQL = "SELECT flight_id, event_timestamp, hour AS hour_of_day FROM departures"
+
+
+def _departures(data_dir: Path, bad_hours: int, rows: int = 240) -> None:
+    """``rows`` departures over 10 days; the first ``bad_hours`` have hour 77."""
+    write_raw(
+        data_dir,
+        "departures",
+        f"SELECT i AS flight_id, TIMESTAMPTZ '2013-01-01 00:00:00+00' + to_hours(i) "
+        f"AS event_timestamp, CASE WHEN i < {bad_hours} THEN 77 ELSE i % 24 END AS hour "
+        f"FROM range({rows}) t(i)",
+    )
+
+
+def test_hour_of_day_77_is_quarantined_and_the_rest_written(data_dir: Path, jobs_dir: Path) -> None:
+    write_job(jobs_dir, "flight_hours", HOURS_HEADER, HOURS_SQL)
+    _departures(data_dir, bad_hours=1)
+    (result,) = run_jobs(data_dir, jobs_dir=jobs_dir, start=JAN1, end=JAN11)
+    assert (result.rows_in, result.rows, result.rows_quarantined) == (240, 239, 1)
+
+    written = pd.read_parquet(feature_table_path(data_dir, "flight_hours"))
+    assert len(written) == 239
+    assert written.hour_of_day.between(0, 23).all()
+
+    (quarantined,) = quarantine_dir(data_dir, "flight_hours").glob("*.parquet")
+    bad = pd.read_parquet(quarantined)
+    assert bad.to_dict("records") == [
+        {
+            "flight_id": 0,
+            "event_timestamp": pd.Timestamp("2013-01-01T00:00:00Z"),
+            "hour_of_day": 77,
+            "_rule": "hour_of_day <= 23",
+            "_run_id": result.run_id,
+        }
+    ]
+    con = tables.connect(data_dir)
+    assert con.execute("SELECT count(*) FROM flight_hours_quarantine").fetchone() == (1,)
+    (record,) = runs(data_dir, "flight_hours")
+    assert (record.status, record.rows_in, record.rows_written, record.rows_quarantined) == (
+        "success", 240, 239, 1,
+    )  # fmt: skip
+
+
+def test_too_many_bad_hours_fail_without_touching_the_table(data_dir: Path, jobs_dir: Path) -> None:
+    write_job(jobs_dir, "flight_hours", HOURS_HEADER, HOURS_SQL)
+    _departures(data_dir, bad_hours=0)
+    run_jobs(data_dir, jobs_dir=jobs_dir, start=JAN1, end=JAN11)
+    table = feature_table_path(data_dir, "flight_hours")
+    before = snapshot(table)
+
+    _departures(data_dir, bad_hours=12)  # 5% of 240 rows, above the default 1%
+    with pytest.raises(ExpectationError) as error:
+        run_jobs(data_dir, jobs_dir=jobs_dir, start=JAN1, end=JAN11)
+    assert error.value.rule == "hour_of_day <= 23"
+    assert (error.value.rows, error.value.total) == (12, 240)
+    message = str(error.value)
+    assert "'hour_of_day <= 23' failed for 12 of 240 rows" in message
+    assert "hour_of_day=77" in message
+    assert "\n" not in message
+    assert snapshot(table) == before
+    assert runs(data_dir, "flight_hours")[0].status == "failed"
+
+    # A looser threshold for this run lets the good rows through.
+    (result,) = run_jobs(data_dir, jobs_dir=jobs_dir, start=JAN1, end=JAN11, max_bad_rows=0.1)
+    assert (result.rows, result.rows_quarantined) == (228, 12)
+
+
+def test_integer_column_receiving_floats(data_dir: Path, jobs_dir: Path) -> None:
+    write_job(
+        jobs_dir,
+        "seats",
+        "entities: id\ntimestamp: ts\nmax_bad_rows: 50%\n"
+        "column: id BIGINT\ncolumn: ts TIMESTAMPTZ\ncolumn: seats BIGINT",
+        "SELECT * FROM (VALUES (1, TIMESTAMPTZ '2013-01-01 00:00:00+00', 150.0), "
+        "(2, TIMESTAMPTZ '2013-01-01 00:00:00+00', 149.5)) t(id, ts, seats)",
+    )
+    (result,) = run_jobs(data_dir, jobs_dir=jobs_dir, start=JAN1, end=JAN11)
+    assert (result.rows, result.rows_quarantined) == (1, 1)
+    con = duckdb.connect()
+    scan = f"read_parquet('{feature_table_path(data_dir, 'seats')}/**/*.parquet')"
+    assert con.execute(f"SELECT typeof(seats), seats FROM {scan}").fetchall() == [("BIGINT", 150)]
+    bad = pd.read_parquet(next(quarantine_dir(data_dir, "seats").glob("*.parquet")))
+    assert list(zip(bad.seats, bad._rule, strict=True)) == [(149.5, "seats is BIGINT")]
+
+
+def test_duplicate_keys_fail_the_run(data_dir: Path, jobs_dir: Path) -> None:
+    write_job(
+        jobs_dir,
+        "dupes",
+        "entities: origin\ntimestamp: ts",
+        "SELECT origin, time_hour AS ts FROM weather "
+        "UNION ALL SELECT origin, time_hour FROM weather WHERE month = 1 AND day = 2",
+    )
+    with pytest.raises(ExpectationError, match=r"unique \(origin, ts\).*origin='EWR'") as error:
+        run_jobs(data_dir, jobs_dir=jobs_dir, start=JAN1, end=datetime(2014, 1, 1, tzinfo=UTC))
+    assert error.value.rows == 3 * 24 * 2
+    assert not feature_table_path(data_dir, "dupes").exists()
+
+
+def test_zero_rows_in_an_explicit_window_fail(data_dir: Path, jobs_dir: Path) -> None:
+    write_job(jobs_dir, "flight_hours", HOURS_HEADER, HOURS_SQL)
+    _departures(data_dir, bad_hours=0)
+    later = datetime(2020, 1, 1, tzinfo=UTC)
+    with pytest.raises(ExpectationError, match=r"'rows > 0'"):
+        run_jobs(data_dir, jobs_dir=jobs_dir, start=later, end=later.replace(month=2))
+
+
+@pytest.mark.parametrize(
+    ("select", "problem"),
+    [
+        (
+            "* RENAME (temp AS temperature)",
+            "column 'temp' is missing; unexpected column 'temperature'",
+        ),
+        ("* REPLACE (CAST(temp AS VARCHAR) AS temp)", "column 'temp' is VARCHAR, expected DOUBLE"),
+        ("* EXCLUDE (temp)", "column 'temp' is missing"),
+    ],
+)
+def test_raw_schema_drift_is_caught_before_writing(
+    data_dir: Path, jobs_dir: Path, select: str, problem: str
+) -> None:
+    write_job(jobs_dir, "flight_hours", HOURS_HEADER, HOURS_SQL)
+    _departures(data_dir, bad_hours=0)
+    raw = data_dir / "raw" / "weather.parquet"
+    drifted = data_dir / "raw" / "drifted.parquet"
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT {select} FROM '{raw}') TO '{drifted}' (FORMAT parquet)")
+    drifted.replace(raw)
+    with pytest.raises(SchemaDriftError) as error:
+        run_jobs(data_dir, jobs_dir=jobs_dir, start=JAN1, end=JAN11)
+    assert problem in str(error.value)
+    assert "raw table weather" in str(error.value)
+    assert not feature_table_path(data_dir, "flight_hours").exists()
+
+
+@pytest.mark.parametrize(
+    ("columns", "problem"),
+    [
+        ("column: temp DOUBLE\ncolumn: humid DOUBLE", "declared column 'humid' is missing"),
+        ("", "column 'temp' (DOUBLE) is not declared in the header"),
+        ("column: temp TIMESTAMPTZ", "column 'temp' is DOUBLE, declared TIMESTAMP WITH TIME ZONE"),
+    ],
+)
+def test_job_output_must_match_its_header(
+    data_dir: Path, jobs_dir: Path, columns: str, problem: str
+) -> None:
+    write_job(
+        jobs_dir,
+        "temps",
+        "entities: origin\ntimestamp: ts\ncolumn: origin VARCHAR\ncolumn: ts TIMESTAMPTZ\n"
+        + columns,
+        "SELECT DISTINCT ON (origin, time_hour) origin, time_hour AS ts, temp FROM weather",
+    )
+    with pytest.raises(SchemaDriftError, match=re.escape(problem)):
+        run_jobs(data_dir, jobs_dir=jobs_dir, start=JAN1, end=JAN11)
