@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api import create_app
+from api.settings import ApiSettings
+from featurestore.apply import apply
 from featurestore.settings import Settings
+from ingestion import run_jobs
+from tests.conftest import copy_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -67,3 +73,26 @@ def test_unknown_names_are_4xx(client: TestClient, path: str, status: int, code:
     answer = client.get(path)
     assert answer.status_code == status
     assert answer.json()["code"] == code
+
+
+def test_an_apply_shows_up_without_a_restart(tmp_path: Path, clean_redis_url: str) -> None:
+    settings = Settings(repo_path=copy_project(tmp_path), redis_url=clean_redis_url)
+    run_jobs(settings.data_dir)
+    apply(settings)
+    api = ApiSettings(registry_refresh_seconds=0.5)
+    with TestClient(create_app(settings, api)) as test_client:
+        names = lambda: {s["name"] for s in test_client.get("/catalog/feature-services").json()}  # noqa: E731
+        assert names() == {"departure_delay_model", "cancellation_model"}
+        (settings.repo_path / "fleet_model.py").write_text(
+            "from feast import FeatureService\nfrom feature_views import plane_daily\n"
+            "fleet_model = FeatureService(name='fleet_model', features=[plane_daily[['seats']]])\n"
+        )
+        apply(settings)
+        statuses, deadline = [], time.monotonic() + 10
+        while "fleet_model" not in names() and time.monotonic() < deadline:
+            statuses.append(test_client.get("/catalog/feature-views").status_code)
+            time.sleep(0.1)
+        assert "fleet_model" in names()
+        assert set(statuses) <= {200}
+        used_by = test_client.get("/catalog/features/plane_daily:seats").json()["used_by"]
+        assert used_by == ["departure_delay_model", "fleet_model"]
