@@ -1,4 +1,6 @@
 # The feature store's everyday verbs. `make help` lists them.
+# Feast's dependencies print deprecation warnings on every command; keep the output readable.
+export PYTHONWARNINGS ?= ignore::DeprecationWarning
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -13,7 +15,7 @@ END ?= 2014-01-02T00:00:00
 HOST ?= 127.0.0.1
 PORT ?= 6566
 
-.PHONY: help install demo test lint bench serve ingest apply materialize redis-start redis-stop stop clean
+.PHONY: help install browser demo test lint bench serve ingest apply materialize redis-start redis-stop stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -43,8 +45,15 @@ stop: install ## Stop the demo's API server and local Redis
 	-$(BIN)/featurestore api stop
 	-$(BIN)/featurestore redis stop
 
-test: install ## Run the test suite (starts its own redis-server on a free port)
+test: install browser ## Run the test suite (starts its own redis-server on a free port)
 	$(BIN)/pytest
+
+browser: ## Install Debian's chromium and chromium-driver (the catalog page's browser test)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium and chromium-driver (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "the browser test needs chromium and chromedriver: apt-get install chromium chromium-driver"; fi
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .

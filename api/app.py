@@ -12,7 +12,7 @@ from api.errors import install_error_handlers
 from api.fastpath import OnlineFastPath
 from api.metrics import Metrics
 from api.middleware import ApiKeyAuth, RequestMetrics
-from api.routes import health, metrics, online, writes
+from api.routes import catalog, health, metrics, online, writes
 from api.settings import ApiSettings
 from featurestore.online import AsyncOnlineLookup
 from featurestore.settings import Settings
@@ -54,7 +54,7 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
     app.state.api_settings = api
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    for router in (health.router, online.router, writes.router, metrics.router):
+    for router in (health.router, online.router, writes.router, metrics.router, catalog.router):
         app.include_router(router)
     app.add_middleware(OnlineFastPath, max_body_bytes=api.max_body_bytes)
     if api.cors_origins:

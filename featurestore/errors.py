@@ -7,6 +7,8 @@ answer, and treat anything else as a bug.
     FeatureStoreError
     ├── ConfigError                 bad settings or a broken project layout
     ├── RedisServerError            the local redis-server cannot be found, started or reached
+    ├── ConcurrentRegistryUpdateError  another writer changed the registry during an apply
+    ├── BreakingChangeError         an apply would remove or retype features models use
     ├── IngestionError              a feature job failed (SQL error, missing raw input)
     │   ├── JobDefinitionError        a job file's header is malformed (file and line)
     │   ├── UnknownJobError           no job by that name (lists the known ones)
@@ -55,6 +57,32 @@ class ConfigError(FeatureStoreError):
 
 class RedisServerError(FeatureStoreError):
     code = "redis_error"
+
+
+class ConcurrentRegistryUpdateError(FeatureStoreError):
+    code = "registry_conflict"
+
+    def __init__(self, path: str, expected: object, found: str | None) -> None:
+        self.path = path
+        self.expected = expected
+        self.found = found
+        super().__init__(
+            f"the registry {path} was changed by another writer after this process read it "
+            f"(version {expected or 'none'} became {found or 'none'}); nothing was written, "
+            "run the apply again"
+        )
+
+
+class BreakingChangeError(FeatureStoreError):
+    code = "breaking_change"
+
+    def __init__(self, problems: Sequence[str], services: Sequence[str]) -> None:
+        self.problems = list(problems)
+        self.services = sorted(set(services))
+        super().__init__(
+            f"refusing to apply: {'; '.join(self.problems)} "
+            f"(feature services affected: {', '.join(self.services)})"
+        )
 
 
 class IngestionError(FeatureStoreError):

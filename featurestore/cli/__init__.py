@@ -11,7 +11,16 @@ import sys
 
 import typer
 
-from featurestore.cli import api_cmd, demo_cmd, ingest_cmd, materialize_cmd, redis_cmd, training_cmd
+from featurestore.cli import (
+    api_cmd,
+    catalog_cmd,
+    demo_cmd,
+    ingest_cmd,
+    materialize_cmd,
+    plan_cmd,
+    redis_cmd,
+    training_cmd,
+)
 from featurestore.cli._errors import KNOWN_ERRORS, one_line
 
 app = typer.Typer(
@@ -25,7 +34,10 @@ app.add_typer(ingest_cmd.app, name="ingest")
 app.add_typer(api_cmd.app, name="api")
 app.add_typer(training_cmd.app, name="training")
 app.add_typer(demo_cmd.app, name="demo")
+app.add_typer(catalog_cmd.app, name="catalog")
 app.command("serve")(api_cmd.serve)
+app.command("plan")(plan_cmd.plan)
+app.command("apply")(plan_cmd.apply)
 app.command("materialize")(materialize_cmd.materialize)
 app.command("materialize-incremental")(materialize_cmd.materialize_incremental)
 

@@ -1,0 +1,87 @@
+"""Read-only catalog routes: views, features, models, lineage, search, and a browsing page."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from feast import FeatureStore
+
+from featurestore.catalog import Catalog, load_catalog
+from featurestore.store import open_store
+
+router = APIRouter(prefix="/catalog", tags=["catalog"])
+_PAGE = Path(__file__).resolve().parents[1] / "static" / "catalog.html"
+
+
+def _catalog(request: Request) -> Catalog:
+    """The catalog, from a registry re-read at most every FEATURESTORE_REGISTRY_REFRESH
+    seconds (the online path's interval), so an apply shows up without a restart."""
+    state = request.app.state
+    store: FeatureStore | None = getattr(state, "catalog_store", None)
+    now = time.monotonic()
+    if store is None:
+        store = state.catalog_store = open_store(state.settings)
+        state.catalog_refreshed = now
+    elif now - state.catalog_refreshed >= state.api_settings.registry_refresh_seconds:
+        store.refresh_registry()
+        state.catalog_refreshed = now
+    return load_catalog(store)
+
+
+CatalogDep = Annotated[Catalog, Depends(_catalog)]
+
+
+@router.get("", response_class=HTMLResponse, summary="The catalog page, for people")
+def page() -> HTMLResponse:
+    return HTMLResponse(_PAGE.read_text())
+
+
+@router.get("/feature-views", summary="Feature views with lineage and freshness")
+def feature_views(catalog: CatalogDep) -> list[dict[str, Any]]:
+    return [view.to_dict() for view in catalog.views.values()]
+
+
+@router.get("/feature-views/{name}", summary="One feature view")
+def feature_view(name: str, catalog: CatalogDep) -> dict[str, Any]:
+    return catalog.view(name).to_dict()
+
+
+@router.get("/features", summary="Search features by name, tag, entity or description")
+def features(
+    catalog: CatalogDep,
+    q: Annotated[str, Query(description="Words to match, e.g. 'wind'")] = "",
+    tag: Annotated[str | None, Query(description="key or key:value")] = None,
+    entity: Annotated[str | None, Query(description="Entity name or join key")] = None,
+) -> list[dict[str, Any]]:
+    return [
+        {**hit.feature.to_dict(), "score": hit.score, "matched": hit.matched}
+        for hit in catalog.search(q, tag=tag, entity=entity)
+    ]
+
+
+@router.get("/features/{ref}", summary="One feature (view:feature): type, owner, job, models")
+def feature(ref: str, catalog: CatalogDep) -> dict[str, Any]:
+    return {**catalog.feature(ref).to_dict(), "lineage": catalog.lineage(ref)}
+
+
+@router.get("/feature-services", summary="Feature services, one per model")
+def feature_services(catalog: CatalogDep) -> list[dict[str, Any]]:
+    return [service.to_dict() for service in catalog.services.values()]
+
+
+@router.get("/feature-services/{name}", summary="One feature service and its features")
+def feature_service(name: str, catalog: CatalogDep) -> dict[str, Any]:
+    service = catalog.service(name)
+    return {
+        **service.to_dict(),
+        "feature_details": [catalog.features[ref].to_dict() for ref in service.features],
+    }
+
+
+@router.get("/entities", summary="Entities and the views keyed by them")
+def entities(catalog: CatalogDep) -> list[dict[str, Any]]:
+    return [entity.to_dict() for entity in catalog.entities.values()]

@@ -1,0 +1,95 @@
+"""The catalog page in a real headless Chromium: search, click, read the lineage.
+
+Needs Debian's chromium and chromium-driver (``make test`` installs them when missing).
+The screenshot is saved to tests/artifacts/catalog.png.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from api import create_app
+from featurestore.redis_server import free_port
+from featurestore.settings import Settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def server_url(demo_project: Settings) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(demo_project), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver, "install Debian's chromium and chromium-driver (make browser)"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--window-size=1400,900",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    chrome = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    yield chrome
+    chrome.quit()
+
+
+def test_browse_search_and_lineage(server_url: str, browser: webdriver.Chrome) -> None:
+    wait = WebDriverWait(browser, 60)
+    browser.get(f"{server_url}/catalog")
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        wait.until(
+            lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true"
+        )
+    finally:
+        browser.save_screenshot(str(ARTIFACTS / "catalog-loaded.png"))
+    features = browser.find_elements(By.CSS_SELECTOR, "li.feature")
+    assert len(features) == 23  # every feature of the three views
+
+    search = browser.find_element(By.ID, "q")
+    search.send_keys("wind")
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "li.feature")) == 3)
+    browser.find_element(
+        By.CSS_SELECTOR, 'li.feature[data-ref="weather_hourly:wind_speed"]'
+    ).click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "detail-ref"), "weather_hourly:wind_speed"))
+    detail = browser.find_element(By.ID, "detail").text
+    assert "weather_hourly.parquet" in detail
+    assert "cancellation_model" in detail and "departure_delay_model" in detail
+    assert "Wind speed, mph" in detail
+    services = browser.find_element(By.ID, "services").text
+    assert "departure_delay_model" in services and "cancellation_model" in services
+
+    shot = ARTIFACTS / "catalog.png"
+    assert browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000

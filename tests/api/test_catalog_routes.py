@@ -1,0 +1,98 @@
+"""The read-only catalog routes over HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import create_app
+from api.settings import ApiSettings
+from featurestore.apply import apply
+from featurestore.settings import Settings
+from ingestion import run_jobs
+from tests.conftest import copy_project
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis]
+
+
+@pytest.fixture(scope="module")
+def client(demo_project: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(demo_project)) as test_client:
+        yield test_client
+
+
+def test_feature_views(client: TestClient) -> None:
+    views = {v["name"]: v for v in client.get("/catalog/feature-views").json()}
+    assert set(views) == {"weather_hourly", "carrier_daily", "plane_daily"}
+    carrier = views["carrier_daily"]
+    assert carrier["job"]["name"] == "carrier_daily"
+    assert carrier["freshness"]["rows"] == 5432
+    assert carrier["used_by"] == ["cancellation_model", "departure_delay_model"]
+
+
+def test_feature_detail_with_lineage(client: TestClient) -> None:
+    answer = client.get("/catalog/features/carrier_daily:cancel_rate_7d")
+    assert answer.status_code == 200
+    feature = answer.json()
+    assert feature["dtype"] == "Float64"
+    assert feature["owner"] == "data-team@example.com"
+    assert feature["job"] == "carrier_daily"
+    assert feature["freshness"]["latest_event"].startswith("2014-01-01T05:00:00")
+    assert feature["used_by"] == ["cancellation_model"]
+    assert feature["lineage"]["feature_services"] == ["cancellation_model"]
+
+
+def test_feature_service(client: TestClient) -> None:
+    service = client.get("/catalog/feature-services/cancellation_model").json()
+    assert service["views"] == ["weather_hourly", "carrier_daily"]
+    assert service["join_keys"] == ["carrier", "origin"]
+    assert len(service["feature_details"]) == len(service["features"]) == 7
+
+
+def test_search(client: TestClient) -> None:
+    hits = client.get("/catalog/features", params={"q": "wind", "entity": "airport"}).json()
+    assert [h["ref"] for h in hits] == [
+        "weather_hourly:wind_dir", "weather_hourly:wind_gust", "weather_hourly:wind_speed",
+    ]  # fmt: skip
+    assert client.get("/catalog/features", params={"tag": "domain:nope"}).json() == []
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/catalog/features/weather_hourly:nope", 422, "unknown_feature"),
+        ("/catalog/feature-services/nope", 404, "unknown_feature_service"),
+        ("/catalog/feature-views/nope", 422, "unknown_feature"),
+    ],
+)
+def test_unknown_names_are_4xx(client: TestClient, path: str, status: int, code: str) -> None:
+    answer = client.get(path)
+    assert answer.status_code == status
+    assert answer.json()["code"] == code
+
+
+def test_an_apply_shows_up_without_a_restart(tmp_path: Path, clean_redis_url: str) -> None:
+    settings = Settings(repo_path=copy_project(tmp_path), redis_url=clean_redis_url)
+    run_jobs(settings.data_dir)
+    apply(settings)
+    api = ApiSettings(registry_refresh_seconds=0.5)
+    with TestClient(create_app(settings, api)) as test_client:
+        names = lambda: {s["name"] for s in test_client.get("/catalog/feature-services").json()}  # noqa: E731
+        assert names() == {"departure_delay_model", "cancellation_model"}
+        (settings.repo_path / "fleet_model.py").write_text(
+            "from feast import FeatureService\nfrom feature_views import plane_daily\n"
+            "fleet_model = FeatureService(name='fleet_model', features=[plane_daily[['seats']]])\n"
+        )
+        apply(settings)
+        statuses, deadline = [], time.monotonic() + 10
+        while "fleet_model" not in names() and time.monotonic() < deadline:
+            statuses.append(test_client.get("/catalog/feature-views").status_code)
+            time.sleep(0.1)
+        assert "fleet_model" in names()
+        assert set(statuses) <= {200}
+        used_by = test_client.get("/catalog/features/plane_daily:seats").json()["used_by"]
+        assert used_by == ["departure_delay_model", "fleet_model"]
