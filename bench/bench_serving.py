@@ -537,7 +537,13 @@ def run(args: argparse.Namespace) -> Report:
         f"our p50 within 2x of the raw limit (pipelined redis-py in-process + HTTP floor): "
         f"at most {vs_raw:.2f}x ({verdict(vs_raw <= 2)})",
     ]
+    feast_one, ours_one = rows_feast_one(report), float(report.rows[0]["ours"])
     report.notes += [
+        f"1 connection, per request (1e6 / req/s): feast serve {1e6 / feast_one:,.0f} us, "
+        f"ours {1e6 / ours_one:,.0f} us, GET /health on ours {1e6 / floors[1]:,.0f} us; "
+        f"5x needs ours at {1e6 / feast_one / 5:,.0f} us. What ours adds over GET /health "
+        "is the lookup's own CPU and its Redis round trip (two more wake-ups per request, "
+        "with the load generator, the server and redis-server sharing the same cores)",
         "throughput raw limit: GET /health on our server, closed loop, same connections: "
         "what any request costs the client, loopback and server before any feature work. "
         f"At 1 connection it is {floors[1]:,.0f} req/s, so no server doing a Redis round "
