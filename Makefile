@@ -60,7 +60,14 @@ lint: install ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install ## Run the benchmarks; results go to bench/results/
+bench: install ## Run the benchmarks; results go to bench/results/ (gets wrk with apt-get as root)
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -qq wrk || { apt-get update -qq && apt-get install -y -qq wrk; }; \
+	  fi; \
+	  command -v wrk >/dev/null || echo "wrk not found (needs root and apt-get):" \
+	    "the serving benchmark falls back to its Python load client"; \
+	}
 	$(BIN)/python -m bench
 
 serve: install ## Serve the API in the foreground

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handlers
-from api.fastpath import OnlineFastPath
+from api.fastpath import FastPathApp, OnlineFastPath
 from api.metrics import Metrics
 from api.middleware import ApiKeyAuth, RequestMetrics
 from api.routes import catalog, health, metrics, online, writes
@@ -35,7 +35,7 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
             await lookup.registry.stop()
             await lookup.close()
 
-    app = FastAPI(
+    app = FastPathApp(
         title="Feature store",
         summary="Online feature lookups, wire-compatible with Feast's feature server.",
         description=(

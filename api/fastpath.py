@@ -6,6 +6,12 @@ Redis lookup of one entity. This middleware answers the hot route itself, with t
 code (``api.lookups``), the same limits, the same error shape and the same metrics; every
 other route, and the OpenAPI description of this one, stay with FastAPI. It runs inside the
 auth, CORS and metrics middleware, so those apply unchanged.
+
+``FastPathApp`` goes one step further for this route: the framework's outer layers
+(FastAPI's and Starlette's ``__call__``, ``ServerErrorMiddleware``, the telemetry and body
+limit wrappers, which do nothing here since the fast path answers every error itself) are
+skipped, and the request enters the app's own middleware directly. py-spy measured those
+layers at about 7% of the server's CPU on a 1-entity lookup.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import describe_error
@@ -74,3 +81,31 @@ class OnlineFastPath:
             return orjson.loads(b"".join(chunks) if len(chunks) != 1 else chunks[0])
         except orjson.JSONDecodeError as exc:
             raise InvalidRequestError(f"the body is not valid JSON: {exc}") from None
+
+
+class FastPathApp(FastAPI):
+    """FastAPI, except that ``POST /get-online-features`` enters the user middleware stack
+    (metrics, auth, CORS, ``OnlineFastPath``) without the framework's outer layers."""
+
+    _fast_stack: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == PATH
+            and scope["method"] == "POST"
+            and getattr(self, "max_body_size", None) is None  # no framework body limit
+        ):
+            stack = self._fast_stack
+            if stack is None:  # built on first use, after every add_middleware
+                stack = self._fast_stack = self._build_fast_stack()
+            scope["app"] = self
+            await stack(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    def _build_fast_stack(self) -> ASGIApp:
+        app: ASGIApp = self.router
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return app
