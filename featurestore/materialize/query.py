@@ -62,13 +62,8 @@ def _check_source(con: duckdb.DuckDBPyConnection, plan: ViewPlan, scan: str) -> 
         raise SourceError(plan.view, path, "no such file or folder")
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
-    except duckdb.OutOfMemoryException as exc:
-        raise MaterializationError(
-            f"feature view {plan.view!r}: DuckDB ran out of memory keeping the latest row "
-            f"per entity ({str(exc).splitlines()[0]}); raise batch_engine.duckdb_memory_limit"
-        ) from None
     except duckdb.Error as exc:
-        raise SourceError(plan.view, path, str(exc).splitlines()[0]) from None
+        raise _duckdb_failure(plan, exc) from None
     columns = {row[0]: str(row[1]) for row in described}
     needed = [c.source for c in plan.join_keys + plan.features] + [plan.timestamp_column]
     if plan.created_column:
@@ -147,13 +142,8 @@ def latest_rows(
         reader = relation.to_arrow_reader(batch_size)
         for batch in reader:
             yield _restore_negative_zeros(batch, plan, floats)
-    except duckdb.OutOfMemoryException as exc:
-        raise MaterializationError(
-            f"feature view {plan.view!r}: DuckDB ran out of memory keeping the latest row "
-            f"per entity ({str(exc).splitlines()[0]}); raise batch_engine.duckdb_memory_limit"
-        ) from None
     except duckdb.Error as exc:
-        raise SourceError(plan.view, plan.source_path, str(exc).splitlines()[0]) from None
+        raise _duckdb_failure(plan, exc) from None
 
 
 def _restore_negative_zeros(
@@ -169,3 +159,14 @@ def _restore_negative_zeros(
         negative_zero = pc.and_(pc.equal(value, 0), sign)
         columns[name] = pc.if_else(negative_zero, pa.scalar(-0.0, value.type), value)
     return pa.RecordBatch.from_pydict(columns)
+
+
+def _duckdb_failure(plan: ViewPlan, exc: duckdb.Error) -> MaterializationError:
+    """One clear error for what DuckDB raised while reading a view's source."""
+    first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return MaterializationError(
+            f"feature view {plan.view!r}: DuckDB ran out of memory keeping the latest row "
+            f"per entity ({first_line}); raise batch_engine.duckdb_memory_limit"
+        )
+    return SourceError(plan.view, plan.source_path, first_line)
