@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from feast import FeatureStore
 
 from featurestore.catalog import Catalog, load_catalog
-from featurestore.store import open_store
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
 _PAGE = Path(__file__).resolve().parents[1] / "static" / "catalog.html"
 
 
 def _catalog(request: Request) -> Catalog:
-    """The catalog, from a registry re-read at most every FEATURESTORE_REGISTRY_REFRESH
-    seconds (the online path's interval), so an apply shows up without a restart."""
-    state = request.app.state
-    store: FeatureStore | None = getattr(state, "catalog_store", None)
-    now = time.monotonic()
-    if store is None:
-        store = state.catalog_store = open_store(state.settings)
-        state.catalog_refreshed = now
-    elif now - state.catalog_refreshed >= state.api_settings.registry_refresh_seconds:
-        store.refresh_registry()
-        state.catalog_refreshed = now
-    return load_catalog(store)
+    """The catalog, from the registry the online path keeps: it is re-read in the
+    background every FEATURESTORE_REGISTRY_REFRESH seconds, so an apply shows up here
+    without a restart and no request waits for the registry."""
+    return load_catalog(request.app.state.lookup.registry.store)
 
 
 CatalogDep = Annotated[Catalog, Depends(_catalog)]
