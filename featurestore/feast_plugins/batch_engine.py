@@ -4,7 +4,7 @@
 
     batch_engine:
       type: featurestore.feast_plugins.batch_engine.RedisBatchEngine
-      batch_size: 50000          # entities per round trip (bounds memory)
+      batch_size: 20000          # entities per round trip (bounds memory)
 
 Feast calls ``materialize`` once per feature view and records the materialized interval
 (what ``materialize-incremental`` starts from) only when the returned job succeeded, so
@@ -37,6 +37,7 @@ from pydantic import Field, StrictBool, StrictStr
 
 from featurestore.errors import UnsupportedViewError
 from featurestore.materialize import DuckDBOptions, MaterializeOptions, ViewPlan, materialize_view
+from featurestore.materialize.engine import DEFAULT_BATCH_SIZE
 
 TYPE_NAME = "featurestore.feast_plugins.batch_engine.RedisBatchEngine"
 
@@ -45,7 +46,7 @@ class RedisBatchEngineConfig(FeastConfigBaseModel):
     type: Literal["featurestore.feast_plugins.batch_engine.RedisBatchEngine"] = (
         "featurestore.feast_plugins.batch_engine.RedisBatchEngine"
     )
-    batch_size: int = Field(default=50_000, gt=0)
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, gt=0)
     """Entities per batch: one HMGET and one HSET round trip each; bounds memory."""
     duckdb_memory_limit: StrictStr = "512MB"
     """DuckDB's memory cap; the latest-row aggregate holds one row per entity."""

@@ -6,6 +6,12 @@ per command: one pipelined ``HMGET key _ts:view`` for every entity, then one pip
 absent or older (Feast's rule: an equal event time is not written again). With a key
 TTL, each write is ``MULTI; HSET; EXPIRE; EXEC``, so a key is never left without its TTL.
 
+The batch's bytes are sent by a thread of the writer's own, so the next batch is
+queried and encoded while Redis reads this one (a ``sendall`` of a batch mostly waits for
+Redis); at most one batch is in flight, so memory stays bounded. The HSETs of a batch are
+built before its event times come back and then filtered, so Redis is idle only for a
+filter between the HMGET's answer and the batch's HSETs.
+
 Every HSET is atomic in Redis, and a re-run writes exactly the rows that are still
 missing or older, so an interrupted run followed by a complete one leaves the same data
 as one clean run.
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import hiredis
@@ -54,11 +61,15 @@ class RedisWriter:
         self._conn: Connection | None = None
         self._buffer = b""
         self._pending = 0
+        self._sender: ThreadPoolExecutor | None = None
+        self._sending: Future[None] | None = None
 
     def __enter__(self) -> RedisWriter:
         self._conn = self._client.connection_pool.get_connection()
         self._buffer = b""
         self._pending = 0
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redis-writer")
+        self._sending = None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -68,12 +79,17 @@ class RedisWriter:
         clean = False
         try:
             if exc[0] is None:
+                self._wait_sent()
                 self._flush()  # the last batch's HSET replies
                 clean = not self._buffer
         finally:
             self._conn = None
             if not clean:
                 conn.disconnect()  # replies may be pending: never reuse this socket
+            if self._sender is not None:  # a send cut short by the disconnect ends here
+                self._sender.shutdown(wait=True)
+                self._sender = None
+            self._sending = None
             self._client.connection_pool.release(conn)
 
     def _socket(self) -> socket.socket:
@@ -86,7 +102,17 @@ class RedisWriter:
         return conn._sock
 
     def _send(self, commands: pa.Array) -> None:
-        self._socket().sendall(buffer_of(commands))
+        """Hand ``commands`` to the sending thread, once the previous batch is sent."""
+        self._wait_sent()
+        if self._sender is None:
+            raise RuntimeError("RedisWriter is used outside its with block")
+        # The memoryview keeps the Arrow buffer alive until it is sent.
+        self._sending = self._sender.submit(self._socket().sendall, buffer_of(commands))
+
+    def _wait_sent(self) -> None:
+        sending, self._sending = self._sending, None
+        if sending is not None:
+            sending.result()  # a send's error is raised here, in the caller's thread
 
     def _receive(self) -> bytes:
         if self._buffer:
@@ -171,39 +197,43 @@ class RedisWriter:
         rows = len(keys)
         if rows == 0:
             return BatchOutcome(0, 0)
+        commands = self._commands(keys, values, ts_bytes)  # one element per row
         if self._skip_dedup:
+            self._wait_sent()
             self._flush()  # at most one batch of replies outstanding
-            newer = np.ones(rows, dtype=bool)
         else:
             previous = self.stored_nanos(keys)
             newer = (previous == 0) | (ts_nanos > previous)
-        if not newer.all():
-            mask = pa.array(newer)
-            keys = keys.filter(mask)
-            values = [v.filter(mask) for v in values]
-            ts_bytes = ts_bytes.filter(mask)
-        if len(keys) == 0:
+            if not newer.all():
+                commands = commands.filter(pa.array(newer))
+        written = len(commands)
+        if written == 0:
             return BatchOutcome(0, rows)
+        if not self._ttl:
+            # Not waiting: Redis runs these while the next batch is encoded; their
+            # replies are read before the next batch's HMGET answers (or on exit).
+            self._send(commands)
+            self._pending += written
+        else:
+            self._send(commands)
+            self._replies(4 * written)
+        return BatchOutcome(written, rows - written)
+
+    def _commands(self, keys: pa.Array, values: Sequence[pa.Array], ts_bytes: pa.Array) -> pa.Array:
+        """Each row's write: ``HSET key field value ... _ts:view ts``, and with a key TTL
+        ``MULTI; HSET; EXPIRE; EXEC``, so a key is never left without its TTL."""
         packed_key = bulk_column(keys)
         argc = 2 + 2 * (len(self._fields) + 1)
         parts: list[Part] = [header(argc) + bulk(b"HSET"), packed_key]
         for field, column in zip(self._fields, values, strict=True):
             parts += [bulk(field), bulk_column(column)]
         parts += [bulk(self._ts_field), bulk_column(ts_bytes)]
-        if not self._ttl:
-            # Not waiting: Redis runs these while the next batch is encoded; their
-            # replies are read before the next batch's HMGET answers (or on exit).
-            self._send(join_rows(parts))
-            self._pending += len(keys)
-        else:
+        if self._ttl:
             ttl = str(self._ttl).encode()
             parts = [header(1) + bulk(b"MULTI"), *parts]
             parts += [header(3) + bulk(b"EXPIRE"), packed_key, bulk(ttl)]
             parts += [header(1) + bulk(b"EXEC")]
-            self._flush()
-            self._send(join_rows(parts))
-            self._replies(4 * len(keys))
-        return BatchOutcome(len(keys), rows - len(keys))
+        return join_rows(parts)
 
 
 _NO_TIMESTAMP = b"*1\r\n$-1\r\n"  # HMGET's reply when the key or field is absent
