@@ -8,6 +8,7 @@ rows, ``data/features/<table>.quarantine/*.parquet``, become ``<table>_quarantin
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import duckdb
@@ -21,14 +22,21 @@ def features_dir(data_dir: Path) -> Path:
     return data_dir / "features"
 
 
-def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection in UTC with a view per raw and feature table."""
+def connect(data_dir: Path, only: Collection[str] | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection in UTC with a view per raw and feature table.
+
+    ``only`` limits the views to those tables: a view over a feature table lists all
+    its partition files, which takes a while for a table of many thousand days.
+    """
     from featurestore.sources import parquet_scan
 
+    wanted = None if only is None else {name.lower() for name in only}
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     for folder in (raw_dir(data_dir), features_dir(data_dir)):
         for path in sorted(folder.glob("*.parquet")):
+            if wanted is not None and path.stem.lower() not in wanted:
+                continue
             if path.is_dir() and not any(path.rglob("*.parquet")):
                 continue  # a table whose every partition was replaced by nothing
             con.execute(
@@ -38,6 +46,8 @@ def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
         if any(folder.glob("*.parquet")):
             source = f"read_parquet({quote_path(folder / '*.parquet')}, union_by_name = true)"
             name = f"{folder.stem}_quarantine"
+            if wanted is not None and name.lower() not in wanted:
+                continue
             con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {source}')
     return con
 

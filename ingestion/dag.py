@@ -24,7 +24,7 @@ def upstream_of(job: Job, jobs: dict[str, Job]) -> tuple[str, ...]:
                     job.name, job.path, name, f"does not exist; known jobs: {known}"
                 )
         return job.upstream
-    referenced = _tables_read(job)
+    referenced = tables_read(job)
     return tuple(sorted(name for name in referenced if name in jobs and name != job.name))
 
 
@@ -55,7 +55,8 @@ def levels(selected: Iterable[str], jobs: dict[str, Job]) -> list[list[Job]]:
     return result
 
 
-def _tables_read(job: Job) -> set[str]:
+def tables_read(job: Job) -> set[str]:
+    """The tables the job's SQL names (empty if it does not parse)."""
     con = duckdb.connect()
     try:
         (row,) = con.execute("SELECT json_serialize_sql(?)", [_without_params(job.sql)]).fetchall()

@@ -4,14 +4,15 @@ One run of one job over the window ``[start, end)``:
 
 1. bind the SQL (a syntax or binder error names the job file and line) and compare its
    output with the header's columns (schema drift fails here, before any work);
-2. run it once into a temporary table, tagging each row with the first row-level rule
-   it breaks (see ``ingestion.checks``), keeping only rows whose timestamp is in the window;
-3. check the table-level rules (bad-row share, unique keys + timestamp, rows > 0); a
-   failure raises ``ExpectationError`` and leaves the table as it was;
-4. write the good rows, sorted by partition, timestamp and keys, into a staging folder
-   partitioned by the grain (one file per partition), the bad ones into
-   ``<table>.quarantine/<run id>.parquet``, and swap the new version in (see
-   ``ingestion.storage`` for why a kill at any point is safe).
+2. run it once, sorted by timestamp and keys, tagging each row with the first row-level
+   rule it breaks (see ``ingestion.checks``) and keeping only rows whose timestamp is in
+   the window; in the same pass (``ingestion.partitions``) count the rows per rule, keep
+   the bad ones, find neighbouring rows with equal keys and timestamp, and write the
+   good ones into a staging folder partitioned by the grain (one file per partition);
+3. write the bad rows into ``<table>.quarantine/<run id>.parquet``, then check the
+   table-level rules (bad-row share, rows > 0, unique keys + timestamp); a failure
+   raises ``ExpectationError``, deletes the staging folder and leaves the table as it was;
+4. swap the new version in (see ``ingestion.storage`` for why a kill at any point is safe).
 
 Every run is recorded in the run history (``ingestion.history``).
 """
@@ -21,17 +22,14 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from collections import deque
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from featurestore import tables
 from featurestore.errors import (
@@ -40,7 +38,7 @@ from featurestore.errors import (
     IngestionError,
     JobSQLError,
 )
-from ingestion import dag, history, storage, window
+from ingestion import dag, history, partitions, storage, window
 from ingestion.checks import CheckPlan, plan_checks
 from ingestion.job import JOBS_DIR, Job, discover_jobs
 from ingestion.raw import check_raw_schema, load_raw_tables
@@ -48,8 +46,6 @@ from ingestion.raw import check_raw_schema, load_raw_tables
 _LINE = re.compile(r"LINE (\d+):")
 _EXAMPLES = 3
 _BATCH = 1_000_000
-_ROW_GROUP = 1 << 20
-_WRITERS = 8
 
 
 @dataclass(frozen=True)
@@ -164,27 +160,29 @@ def run_job(
     history.record_start(data_dir, run_id, job.name, *span)
     staging: Path | None = None
     try:
-        con = tables.connect(data_dir)
+        con = tables.connect(data_dir, dag.tables_read(job) or None)
         try:
             plan = _bind(con, job, span)
-            rows_in, bad_by_rule = _check_rows(con, job, plan, span)
-            bad = sum(bad_by_rule.values())
-            quarantine = _write_quarantine(con, data_dir, job, run_id) if bad else None
-            _check_table(con, job, rows_in, bad_by_rule, max_bad_rows, quarantine)
-            written = rows_in - bad
-            if written == 0 and incremental:
-                seconds = time.perf_counter() - started
-                history.record_end(
-                    data_dir, run_id, job.name, "empty", rows_in=rows_in, rows_written=0,
-                    rows_quarantined=bad, seconds=seconds,
-                )  # fmt: skip
-                return JobResult(job.name, feature_table_path(data_dir, job.name), 0, seconds,
-                                 "empty", run_id, *span, rows_in, bad)  # fmt: skip
             staging = storage.new_staging(data_dir, job.name, run_id)
-            if _write_partitions(con, job, plan, staging):
-                _fail_on_duplicates(con, job, rows_in)
+            found = _check_and_write(con, job, plan, span, staging)
+            rows_in, bad = found.rows_in, found.bad_rows
+            quarantine = _write_quarantine(con, data_dir, job, plan, run_id) if bad else None
+            _check_table(con, job, rows_in, dict(found.bad_by_rule), max_bad_rows, quarantine)
+            if found.duplicates:
+                _fail_on_duplicates(con, job, plan, span, rows_in)
         finally:
             con.close()
+        written = rows_in - bad
+        if written == 0 and incremental:
+            shutil.rmtree(staging, ignore_errors=True)
+            staging = None
+            seconds = time.perf_counter() - started
+            history.record_end(
+                data_dir, run_id, job.name, "empty", rows_in=rows_in, rows_written=0,
+                rows_quarantined=bad, seconds=seconds,
+            )  # fmt: skip
+            return JobResult(job.name, feature_table_path(data_dir, job.name), 0, seconds,
+                             "empty", run_id, *span, rows_in, bad)  # fmt: skip
         storage.link_outside_window(data_dir, job.name, staging, *span)
         storage.commit(data_dir, job.name, staging, run_id)
         staging = None
@@ -218,28 +216,49 @@ def _bind(con: duckdb.DuckDBPyConnection, job: Job, span: tuple[datetime, dateti
     return plan_checks(job, described)
 
 
-def _check_rows(
-    con: duckdb.DuckDBPyConnection, job: Job, plan: CheckPlan, span: tuple[datetime, datetime]
-) -> tuple[int, dict[str, int]]:
+def _window_sql(job: Job, span: tuple[datetime, datetime]) -> str:
+    """Keeps the rows whose timestamp is in the window (and those without one: bad rows)."""
     ts = _ident(job.timestamp)
     start, end = (f"TIMESTAMPTZ '{t.isoformat()}'" for t in span)
-    partitions = storage.PARTITION_COLUMNS[job.grain]
-    order = ", ".join([*partitions, *(_ident(c) for c in (job.timestamp, *job.entities))])
+    return f"{ts} IS NULL OR ({ts} >= {start} AND {ts} < {end})"
+
+
+def _check_and_write(
+    con: duckdb.DuckDBPyConnection,
+    job: Job,
+    plan: CheckPlan,
+    span: tuple[datetime, datetime],
+    staging: Path,
+) -> partitions.Pass:
+    """Run the query once, sorted by timestamp and keys, and write its good rows.
+
+    The timestamp first settles most comparisons before any string key, and the
+    partition (a function of the timestamp) needs no sort key of its own.
+    """
+    order = ", ".join(_ident(c) for c in (job.timestamp, *job.entities))
+    select = ", ".join([*plan.output, *plan.raw, f"{plan.rule_sql()} AS {partitions.RULE}"])
     try:
-        # Sorted once, in parallel, by partition, timestamp and keys: the order the files
-        # get. The timestamp first settles most comparisons before any string key.
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE __checked AS "
-            f"SELECT *, {plan.rule_sql()} AS __rule, "
-            f"{storage.partition_sql(job.timestamp, job.grain)} FROM __job "
-            f"WHERE {ts} IS NULL OR ({ts} >= {start} AND {ts} < {end}) "
-            f"ORDER BY {order}"
+        reader = con.sql(
+            f"SELECT {select} FROM __job WHERE {_window_sql(job, span)} ORDER BY {order}"
+        ).to_arrow_reader(_BATCH)
+        found = partitions.write(
+            reader,
+            staging,
+            grain=job.grain,
+            timestamp=job.timestamp,
+            unique=[*job.entities, job.timestamp],
+            written=list(plan.written),
         )
-        counts = con.execute("SELECT __rule, count(*) FROM __checked GROUP BY ALL").fetchall()
     except duckdb.Error as exc:
         raise _sql_error(job, exc) from None
-    rows_in = sum(int(n) for _, n in counts)
-    return rows_in, {rule: int(n) for rule, n in counts if rule is not None}
+    if found.bad:
+        # The bad rows as the query returned them, for the quarantine and error examples.
+        con.register("__bad_stream", pa.Table.from_batches(found.bad))
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW __bad AS SELECT {', '.join(plan.quarantine)}, "
+            f"{partitions.RULE} FROM __bad_stream"
+        )
+    return found
 
 
 def _check_table(
@@ -269,14 +288,26 @@ def _check_table(
         )
 
 
-def _fail_on_duplicates(con: duckdb.DuckDBPyConnection, job: Job, rows_in: int) -> None:
+def _fail_on_duplicates(
+    con: duckdb.DuckDBPyConnection,
+    job: Job,
+    plan: CheckPlan,
+    span: tuple[datetime, datetime],
+    rows_in: int,
+) -> None:
+    # Only on failure: run the query again to count and show the duplicates.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __good AS SELECT {', '.join(plan.output)} FROM "
+        f"(SELECT *, {plan.rule_sql()} AS __rule FROM __job WHERE {_window_sql(job, span)}) "
+        f"WHERE __rule IS NULL"
+    )
     keys = ", ".join(_ident(c) for c in (*job.entities, job.timestamp))
     row = con.execute(
-        f"SELECT count(*), sum(n) FROM (SELECT count(*) AS n FROM __checked "
-        f"WHERE __rule IS NULL GROUP BY {keys} HAVING count(*) > 1)"
+        f"SELECT count(*), sum(n) FROM (SELECT count(*) AS n FROM __good "
+        f"GROUP BY {keys} HAVING count(*) > 1)"
     ).fetchall()[0]
     examples = con.execute(
-        f"SELECT {keys}, count(*) AS n FROM __checked WHERE __rule IS NULL "
+        f"SELECT {keys}, count(*) AS n FROM __good "
         f"GROUP BY {keys} HAVING count(*) > 1 ORDER BY {keys} LIMIT {_EXAMPLES}"
     ).fetchall()
     names = [*job.entities, job.timestamp, "rows"]
@@ -294,118 +325,25 @@ def _examples(con: duckdb.DuckDBPyConnection, job: Job, where: str, column: str)
     shown = list(dict.fromkeys((*job.entities, job.timestamp, column)))
     select = ", ".join(_ident(c) for c in shown)
     rows = con.execute(
-        f"SELECT {select} FROM __checked WHERE {where} ORDER BY ALL LIMIT {_EXAMPLES}"
+        f"SELECT {select} FROM __bad WHERE {where} ORDER BY ALL LIMIT {_EXAMPLES}"
     ).fetchall()
     return [_format(shown, r) for r in rows]
 
 
 def _write_quarantine(
-    con: duckdb.DuckDBPyConnection, data_dir: Path, job: Job, run_id: str
+    con: duckdb.DuckDBPyConnection, data_dir: Path, job: Job, plan: CheckPlan, run_id: str
 ) -> Path:
     folder = storage.quarantine_dir(data_dir, job.name)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{run_id}.parquet"
     tmp = folder / f".{run_id}.parquet.tmp"
     con.execute(
-        f"COPY (SELECT * EXCLUDE (__rule, {', '.join(storage.PARTITION_COLUMNS[job.grain])}), "
-        f"__rule AS _rule, '{run_id}' AS _run_id "
-        f"FROM __checked WHERE __rule IS NOT NULL ORDER BY ALL) "
+        f"COPY (SELECT * EXCLUDE (__rule), __rule AS _rule, '{run_id}' AS _run_id "
+        f"FROM __bad ORDER BY ALL) "
         f"TO {tables.quote_path(tmp)} (FORMAT parquet, COMPRESSION zstd)"
     )
     tmp.rename(target)
     return target
-
-
-def _write_partitions(
-    con: duckdb.DuckDBPyConnection, job: Job, plan: CheckPlan, staging: Path
-) -> bool:
-    """One Parquet file per partition, rows in key order, byte-identical on re-runs.
-
-    DuckDB's own partitioned COPY reorders rows within a partition and slows down
-    badly with thousands of partitions, so the rows, sorted once in DuckDB, stream out
-    as Arrow batches and each partition's rows are written as one file here.
-
-    Sorted by partition, timestamp and keys, two rows with the same keys and timestamp
-    are neighbours: returns True (and stops) at the first such pair.
-    """
-    partitions = list(storage.PARTITION_COLUMNS[job.grain])
-    reader = con.sql(
-        f"SELECT {', '.join([*plan.output, *partitions])} FROM __checked WHERE __rule IS NULL"
-    ).to_arrow_reader(_BATCH)
-    unique = [*job.entities, job.timestamp]
-    pending: list[pa.RecordBatch] = []
-    current: tuple[str, ...] | None = None
-    previous: pa.RecordBatch | None = None
-    duplicates = False
-    # Files are independent, and Parquet encoding releases the GIL: write them in
-    # parallel, with a bounded backlog so memory stays at a few partitions.
-    with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
-        backlog: deque[Future[None]] = deque()
-
-        def flush() -> None:
-            backlog.append(pool.submit(_write_partition, staging, partitions, current, pending))
-            while len(backlog) > 4 * _WRITERS:
-                backlog.popleft().result()
-
-        for batch in reader:
-            if batch.num_rows == 0:
-                continue
-            if _adjacent_duplicates(batch, previous, unique):
-                duplicates = True
-                break
-            previous = batch.slice(batch.num_rows - 1, 1)
-            keys = [batch.column(name) for name in partitions]
-            starts = [0, *_change_points(keys)]
-            for begin, end in zip(starts, [*starts[1:], batch.num_rows], strict=True):
-                key = tuple(str(values[begin].as_py()) for values in keys)
-                if key != current and pending:
-                    flush()
-                    pending = []
-                current = key
-                pending.append(batch.slice(begin, end - begin))
-        if pending and not duplicates:
-            flush()
-        for future in backlog:
-            future.result()
-    return duplicates
-
-
-def _change_points(columns: list[pa.Array]) -> list[int]:
-    """Row numbers where any of the (sorted) partition columns changes value."""
-    changed: pa.Array | None = None
-    for column in columns:
-        differs = pc.not_equal(column.slice(1), column.slice(0, len(column) - 1))
-        changed = differs if changed is None else pc.or_(changed, differs)
-    if changed is None:
-        return []
-    return [i + 1 for i in pc.indices_nonzero(changed).to_pylist()]
-
-
-def _adjacent_duplicates(
-    batch: pa.RecordBatch, previous: pa.RecordBatch | None, names: list[str]
-) -> bool:
-    rows = pa.Table.from_batches([previous, batch]) if previous is not None else batch
-    same: pa.Array | None = None
-    for name in names:
-        column = rows.column(name)
-        equal = pc.equal(column.slice(1), column.slice(0, len(column) - 1))
-        same = equal if same is None else pc.and_(same, equal)
-    return same is not None and bool(pc.any(same).as_py())
-
-
-def _write_partition(
-    staging: Path, names: list[str], values: tuple[str, ...] | None, batches: list[pa.RecordBatch]
-) -> None:
-    assert values is not None
-    folder = staging.joinpath(*(f"{n}={v}" for n, v in zip(names, values, strict=True)))
-    folder.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_batches(batches).drop_columns(names).combine_chunks()
-    target = folder / "part-0.parquet"
-    pq.write_table(table, target, row_group_size=_ROW_GROUP, compression="zstd")
-    storage.fsync_path(target)  # here, in parallel, rather than all at commit time
-    storage.fsync_path(folder)
-    if len(names) > 1:  # date/hour: the hour folder's entry is in the date folder
-        storage.fsync_path(folder.parent)  # (the staging root is fsynced at commit)
 
 
 def _sql_error(job: Job, exc: duckdb.Error) -> IngestionError:

@@ -184,6 +184,17 @@ def _prune(data_dir: Path, table: str, current: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def write_file(path: Path, data: memoryview) -> None:
+    """Create ``path`` with ``data`` and flush it to disk (here, in the writer's thread)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_path(path: Path | str) -> None:
     """Flush a file's data, or a folder's entries, to disk."""
     fd = os.open(path, os.O_RDONLY)

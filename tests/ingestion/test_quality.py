@@ -181,3 +181,27 @@ def test_job_output_must_match_its_header(
     )
     with pytest.raises(SchemaDriftError, match=re.escape(problem)):
         run_jobs(data_dir, jobs_dir=jobs_dir, start=JAN1, end=JAN11)
+
+
+def test_widening_casts_write_declared_types_and_quarantine_the_query_types(
+    data_dir: Path, jobs_dir: Path
+) -> None:
+    write_job(
+        jobs_dir,
+        "widened",
+        "entities: id\ntimestamp: ts\nmax_bad_rows: 50%\n"
+        "column: id BIGINT\ncolumn: ts TIMESTAMPTZ\ncolumn: seats DOUBLE max 200",
+        "SELECT * FROM (VALUES (1::INTEGER, TIMESTAMPTZ '2013-01-01 00:00:00+00', 150::INTEGER), "
+        "(2::INTEGER, TIMESTAMPTZ '2013-01-01 00:00:00+00', 250::INTEGER)) t(id, ts, seats)",
+    )
+    (result,) = run_jobs(data_dir, jobs_dir=jobs_dir, start=JAN1, end=JAN11)
+    assert (result.rows, result.rows_quarantined) == (1, 1)
+    con = duckdb.connect()
+    scan = f"read_parquet('{feature_table_path(data_dir, 'widened')}/**/*.parquet')"
+    assert con.execute(f"SELECT typeof(id), typeof(seats), seats FROM {scan}").fetchall() == [
+        ("BIGINT", "DOUBLE", 150.0)
+    ]
+    bad = quarantine_dir(data_dir, "widened") / "*.parquet"
+    assert con.execute(f"SELECT typeof(id), seats, _rule FROM '{bad}'").fetchall() == [
+        ("INTEGER", 250, "seats <= 200")
+    ]
