@@ -75,6 +75,22 @@ class Metrics:
             registry=self.registry,
         )
 
+    def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+        """One answered HTTP request (label children cached: this runs on every request)."""
+        children: dict[tuple[str, str, int], tuple[Any, Any]] = self.__dict__.setdefault(
+            "_request_children", {}
+        )
+        key = (endpoint, method, status)
+        pair = children.get(key)
+        if pair is None:  # label lookups take a lock: do them once per label set
+            pair = (
+                self.requests.labels(endpoint, method, str(status)),
+                self.latency.labels(endpoint),
+            )
+            children[key] = pair
+        pair[0].inc()
+        pair[1].observe(seconds)
+
     def observe_lookup(self, feature_service: str, seconds: float, entities: int) -> None:
         """One successful lookup (label children cached: this runs on every request)."""
         children: dict[str, tuple[Any, Any]] = self.__dict__.setdefault("_children", {})

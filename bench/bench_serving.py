@@ -165,11 +165,11 @@ def _start_feast(
 def _start_ours(
     repo: Path, redis_url: str, workers: int, log: Path
 ) -> tuple[subprocess.Popen[bytes], str]:
+    from featurestore.cli.api_cmd import uvicorn_args
+
     port = _free_port()
-    args = [sys.executable, "-m", "uvicorn", "api.app:create_app_from_env", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-            "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-            "--log-level", "warning"]  # fmt: skip
+    # exactly what `featurestore serve` runs
+    args = [*uvicorn_args("127.0.0.1", port, workers), "--log-level", "warning"]
     env = {**os.environ, "FEATURESTORE_REDIS_URL": redis_url, "FEATURESTORE_REPO_PATH": str(repo)}
     proc = subprocess.Popen(args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
                             start_new_session=True)  # fmt: skip
