@@ -150,9 +150,9 @@ def online_repo(tmp_path_factory: pytest.TempPathFactory, redis_server: LocalRed
 class ServerThread:
     """Our app under uvicorn with our HTTP protocol, in a thread, on a free port."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, api: ApiSettings | None = None) -> None:
         self.port = free_port()
-        app = create_app(settings, ApiSettings(registry_refresh_seconds=0))
+        app = create_app(settings, api or ApiSettings(registry_refresh_seconds=0))
         config = uvicorn.Config(
             app,
             host="127.0.0.1",

@@ -20,6 +20,7 @@ Redis comes back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl as ssl_module
 from collections import deque
@@ -119,7 +120,8 @@ class _Connection(asyncio.Protocol):
         """Fail every waiting request with ``error`` and close: nothing is usable after."""
         self.closed = True
         if self.transport is not None:
-            self.transport.abort()
+            with contextlib.suppress(RuntimeError):  # its event loop may be closed already
+                self.transport.abort()
         while self.waiting:
             _deliver(self.waiting.popleft().callback, error)
 
