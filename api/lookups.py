@@ -51,8 +51,8 @@ def prepare(
     try:
         return lookup.prepare(entities, features, service, full)
     except FeatureStoreError:
-        known = service is not None and service in lookup.registry.snapshot.services
-        metrics.lookups.labels(service if known else "", "invalid").inc()
+        known = service if service in lookup.registry.snapshot.services else None
+        metrics.lookups.labels(known or "", "invalid").inc()
         raise
 
 

@@ -239,3 +239,11 @@ def test_redis_that_never_answers_is_503_within_the_timeout(repo: OnlineRepo) ->
             conn.close()
     finally:
         silent.close()
+
+
+def test_health_inline_and_through_asgi_alike(conn: Conn) -> None:
+    conn.send(get("/health"), get("/health?probe=1"), get("/health", "Content-Length: 2") + b"{}")
+    answers = [conn.response() for _ in range(3)]
+    assert [status for status, _, _ in answers] == [200, 200, 200]
+    assert {body for _, _, body in answers} == {b'{"status":"ok"}'}
+    assert {headers["content-type"] for _, headers, _ in answers} == {"application/json"}
