@@ -1,17 +1,23 @@
 """The lookup behind ``/get-online-features``: body -> validated request -> Redis -> document.
 
-Shared by the FastAPI route (which documents it in OpenAPI) and ``api.fastpath`` (which
-serves it without the framework's per-request machinery).
+Shared by the FastAPI route (which documents it in OpenAPI), ``api.fastpath`` (which
+serves it without the framework's per-request machinery) and ``api.protocol`` (which
+serves it without an ASGI request cycle). The ``*_then`` forms take a callback, so the
+inline route needs no task per request; the async forms await them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from api.metrics import Metrics
 from featurestore.errors import FeatureStoreError, InvalidRequestError, OnlineStoreUnavailableError
 from featurestore.online import AsyncOnlineLookup, Prepared
+
+T = TypeVar("T")
 
 
 def parse_lookup(body: Any) -> tuple[Any, list[str] | None, str | None, bool]:
@@ -45,25 +51,66 @@ def prepare(
     try:
         return lookup.prepare(entities, features, service, full)
     except FeatureStoreError:
-        known = service is not None and service in lookup.registry.snapshot.services
-        metrics.lookups.labels(service if known else "", "invalid").inc()
+        known = service if service in lookup.registry.snapshot.services else None
+        metrics.lookups.labels(known or "", "invalid").inc()
         raise
+
+
+def read_then(
+    lookup: AsyncOnlineLookup,
+    metrics: Metrics,
+    prepared: Prepared,
+    done: Callable[[dict[str, Any] | Exception], None],
+) -> None:
+    """Start the Redis round trip; ``done`` gets the document or the error, counted."""
+    label = prepared.plan.feature_service or ""
+    start = time.perf_counter()
+
+    def finished(result: dict[str, Any] | Exception) -> None:
+        if isinstance(result, OnlineStoreUnavailableError):
+            metrics.redis_errors.inc()
+            metrics.lookups.labels(label, "redis_error").inc()
+        elif not isinstance(result, Exception):
+            metrics.observe_lookup(label, time.perf_counter() - start, prepared.count)
+        done(result)
+
+    lookup.read_then(prepared, finished)
+
+
+def lookup_then(
+    lookup: AsyncOnlineLookup,
+    metrics: Metrics,
+    body: Any,
+    done: Callable[[dict[str, Any] | Exception], None],
+) -> None:
+    """The answer to one ``/get-online-features`` body, in Feast's format, to ``done``
+    (from the event loop; an invalid request's error maybe before this returns)."""
+    try:
+        entities, features, service, full = parse_lookup(body)
+        prepared = prepare(lookup, metrics, entities, features, service, full)
+    except Exception as exc:
+        done(exc)
+        return
+    read_then(lookup, metrics, prepared, done)
+
+
+async def _awaited(start: Callable[[Callable[[T | Exception], None]], None]) -> T:
+    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+    def done(result: T | Exception) -> None:
+        if isinstance(result, Exception):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
+
+    start(done)
+    return await future
 
 
 async def read(lookup: AsyncOnlineLookup, metrics: Metrics, prepared: Prepared) -> dict[str, Any]:
-    label = prepared.plan.feature_service or ""
-    start = time.perf_counter()
-    try:
-        document = await lookup.read(prepared)
-    except OnlineStoreUnavailableError:
-        metrics.redis_errors.inc()
-        metrics.lookups.labels(label, "redis_error").inc()
-        raise
-    metrics.observe_lookup(label, time.perf_counter() - start, prepared.count)
-    return document
+    return await _awaited(lambda done: read_then(lookup, metrics, prepared, done))
 
 
 async def lookup_document(lookup: AsyncOnlineLookup, metrics: Metrics, body: Any) -> dict[str, Any]:
     """The answer to one ``/get-online-features`` body, in Feast's format."""
-    entities, features, service, full = parse_lookup(body)
-    return await read(lookup, metrics, prepare(lookup, metrics, entities, features, service, full))
+    return await _awaited(lambda done: lookup_then(lookup, metrics, body, done))

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterable
-from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,6 +13,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.metrics import Metrics
 
 OPEN_PATHS = frozenset({"/health", "/ready"})
+
+
+def key_digests(keys: Iterable[str]) -> list[bytes]:
+    """What ``bearer_allowed`` compares against. Digests have one length, so comparing
+    them reveals not even a key's length."""
+    return [hashlib.sha256(key.encode()).digest() for key in keys]
+
+
+def bearer_allowed(digests: list[bytes], header: bytes) -> bool:
+    """Whether an ``Authorization`` header carries one of the keys, compared in constant
+    time (every key, no early exit)."""
+    scheme, _, token = header.partition(b" ")
+    if scheme.lower() != b"bearer":
+        token = b""
+    digest = hashlib.sha256(token.strip()).digest()
+    ok = False
+    for key in digests:
+        ok |= hmac.compare_digest(key, digest)
+    return ok and bool(token.strip())
 
 
 class ApiKeyAuth:
@@ -25,18 +43,10 @@ class ApiKeyAuth:
 
     def __init__(self, app: ASGIApp, keys: Iterable[str]) -> None:
         self.app = app
-        # Digests have one length, so comparing them reveals not even a key's length.
-        self.digests = [hashlib.sha256(key.encode()).digest() for key in keys]
+        self.digests = key_digests(keys)
 
     def _allowed(self, header: bytes) -> bool:
-        scheme, _, token = header.partition(b" ")
-        if scheme.lower() != b"bearer":
-            token = b""
-        digest = hashlib.sha256(token.strip()).digest()
-        ok = False
-        for key in self.digests:
-            ok |= hmac.compare_digest(key, digest)
-        return ok and bool(token.strip())
+        return bearer_allowed(self.digests, header)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
@@ -71,7 +81,6 @@ class RequestMetrics:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,15 +98,7 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            route = scope.get("route")
-            endpoint = getattr(route, "path", None) or "(unmatched)"
-            key = (endpoint, scope["method"], status)
-            children = self._children.get(key)
-            if children is None:  # label lookups take a lock: do them once per label set
-                children = (
-                    self.metrics.requests.labels(endpoint, scope["method"], str(status)),
-                    self.metrics.latency.labels(endpoint),
-                )
-                self._children[key] = children
-            children[0].inc()
-            children[1].observe(time.perf_counter() - start)
+            endpoint = getattr(scope.get("route"), "path", None) or "(unmatched)"
+            self.metrics.observe_request(
+                endpoint, scope["method"], status, time.perf_counter() - start
+            )

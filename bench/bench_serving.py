@@ -2,8 +2,10 @@
 
 One run builds a Feast repo (an int64 entity, a 10-feature view and a 3-feature view),
 writes N entities into a dedicated redis-server with vanilla Feast
-(``write_to_online_store``), starts ``feast serve`` and our server (uvicorn, uvloop,
-httptools) with the same number of workers, and drives both with the same load generator,
+(``write_to_online_store``), starts ``feast serve`` and our server (exactly what
+``featurestore serve`` runs: uvicorn, uvloop, our httptools protocol that answers the
+lookup and ``/health`` inline, ``api/protocol.py``) with the same number of workers, and
+drives both with the same load generator,
 alternating between them: ``wrk`` (C, one thread, HTTP/1.1 keep-alive, a Lua script that
 cycles through the same pre-built request bytes) for closed-loop throughput when it is on
 PATH (``make bench`` installs it with apt-get when running as root), otherwise the bounded
@@ -14,7 +16,8 @@ Latency at a fixed rate always uses the Python client (wrk has no fixed-rate mod
 - p50 / p99 latency at a fixed moderate rate for 1, 10 and 100 entities per request
   (the feature service over both views, 13 features);
 - the raw limit: the same keys fetched in-process with one pipelined redis-py call, and
-  the HTTP floor (``GET /health`` on our server at the same rate).
+  the HTTP floor (``GET /health`` on our server, answered inline by the same protocol as
+  the lookup, at the same rate).
 
 ``feast serve`` runs with ``--max-requests 0``: its default (1000) recycles the worker
 every ~1000 requests with a ~1 s stall, which would only flatter our ratios.
@@ -165,11 +168,11 @@ def _start_feast(
 def _start_ours(
     repo: Path, redis_url: str, workers: int, log: Path
 ) -> tuple[subprocess.Popen[bytes], str]:
+    from featurestore.cli.api_cmd import uvicorn_args
+
     port = _free_port()
-    args = [sys.executable, "-m", "uvicorn", "api.app:create_app_from_env", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-            "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-            "--log-level", "warning"]  # fmt: skip
+    # exactly what `featurestore serve` runs
+    args = [*uvicorn_args("127.0.0.1", port, workers), "--log-level", "warning"]
     env = {**os.environ, "FEATURESTORE_REDIS_URL": redis_url, "FEATURESTORE_REPO_PATH": str(repo)}
     proc = subprocess.Popen(args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
                             start_new_session=True)  # fmt: skip
@@ -544,8 +547,9 @@ def run(args: argparse.Namespace) -> Report:
         f"5x needs ours at {1e6 / feast_one / 5:,.0f} us. What ours adds over GET /health "
         "is the lookup's own CPU and its Redis round trip (two more wake-ups per request, "
         "with the load generator, the server and redis-server sharing the same cores)",
-        "throughput raw limit: GET /health on our server, closed loop, same connections: "
-        "what any request costs the client, loopback and server before any feature work. "
+        "throughput raw limit: GET /health on our server (answered inline by the same "
+        "protocol as the lookup, no Redis), closed loop, same connections: what any "
+        "request costs the client, loopback and server before any feature work. "
         f"At 1 connection it is {floors[1]:,.0f} req/s, so no server doing a Redis round "
         "trip per lookup can beat feast serve by more than "
         f"{floors[1] / rows_feast_one(report):.1f}x "
@@ -565,8 +569,9 @@ def run(args: argparse.Namespace) -> Report:
         "the same for both servers",
         "throughput: closed loop, best of the rounds; latency: one connection at a fixed rate, "
         "halves alternating between the servers",
-        "HTTP floor: GET /health on our server (same connections for throughput, "
-        "same rate for latency): the client + loopback + server cost of any request",
+        "HTTP floor: GET /health on our server (answered inline, like the lookup; same "
+        "connections for throughput, same rate for latency): the client + loopback + "
+        "server cost of any request",
         "feast serve runs with --max-requests 0 "
         "(its default 1000 recycles the worker, ~1 s stalls)",
         f"percentiles over {samples} requests per server and size",

@@ -31,6 +31,7 @@ from feast import (
 from feast.types import Array, Bool, Bytes, Float32, Float64, Int32, Int64, String, UnixTimestamp
 
 from api import create_app
+from api.protocol import InlineHttpProtocol
 from api.settings import ApiSettings
 from featurestore.redis_server import LocalRedis, free_port
 from featurestore.settings import Settings
@@ -147,12 +148,20 @@ def online_repo(tmp_path_factory: pytest.TempPathFactory, redis_server: LocalRed
 
 
 class ServerThread:
-    """Our app under uvicorn, in a thread, on a free port."""
+    """Our app under uvicorn with our HTTP protocol, in a thread, on a free port."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, api: ApiSettings | None = None) -> None:
         self.port = free_port()
-        app = create_app(settings, ApiSettings(registry_refresh_seconds=0))
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        app = create_app(settings, api or ApiSettings(registry_refresh_seconds=0))
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            loop="uvloop",
+            http=InlineHttpProtocol,  # what `featurestore serve` runs
+            access_log=False,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

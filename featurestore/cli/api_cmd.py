@@ -19,11 +19,15 @@ from featurestore.settings import Settings
 app = typer.Typer(help="Run the HTTP API in the background.", no_args_is_help=True)
 console = Console()
 _FACTORY = "api.app:create_app_from_env"
+# uvicorn's httptools protocol with POST /get-online-features answered inline (no ASGI
+# cycle per request): the fastest measured, bench/bench_serving.py.
+_PROTOCOL = "api.protocol:InlineHttpProtocol"
 
 
-def _uvicorn_args(host: str, port: int, workers: int | None) -> list[str]:
-    """uvicorn with uvloop and httptools (the fastest measured, bench/bench_serving.py) and
-    no worker recycling (no --limit-max-requests: Feast's --max-requests 1000 stalls ~1 s)."""
+def uvicorn_args(host: str, port: int, workers: int | None) -> list[str]:
+    """The server command: uvicorn with uvloop and our httptools protocol, no access log
+    (the inline route needs none configured), and no worker recycling (no
+    --limit-max-requests: Feast's --max-requests 1000 stalls ~1 s)."""
     if workers is None:
         from api.settings import ApiSettings
 
@@ -31,7 +35,7 @@ def _uvicorn_args(host: str, port: int, workers: int | None) -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", _FACTORY, "--factory",
         "--host", host, "--port", str(port), "--workers", str(workers),
-        "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+        "--loop", "uvloop", "--http", _PROTOCOL, "--no-access-log",
     ]  # fmt: skip
 
 
@@ -44,7 +48,7 @@ def serve(
 ) -> None:
     """Serve the API in the foreground (Ctrl-C stops it)."""
     Settings.from_env()  # fail here, with one line, if the project is broken
-    os.execv(sys.executable, _uvicorn_args(host, port, workers))
+    os.execv(sys.executable, uvicorn_args(host, port, workers))
 
 
 def _run_dir(settings: Settings) -> Path:
@@ -87,7 +91,7 @@ def start(
         return
     with logfile.open("ab") as log:
         proc = subprocess.Popen(
-            _uvicorn_args(host, port, workers),
+            uvicorn_args(host, port, workers),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

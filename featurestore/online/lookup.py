@@ -17,7 +17,7 @@ Statuses, where this differs from Feast 0.67 on Redis (see the README):
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ from featurestore.errors import OnlineStoreUnavailableError
 from featurestore.online.codec import EPOCH, decode_timestamp, decode_value
 from featurestore.online.plan import Plan, make_plan, validate_entities
 from featurestore.online.registry import RegistryCache
-from featurestore.online.resp import RespError, RespPool, pack_command
+from featurestore.online.resp import Replies, RespClient, RespError, pack_command
 from featurestore.settings import Settings, parse_redis_url
 from featurestore.store import open_store
 
@@ -178,10 +178,10 @@ class AsyncOnlineLookup:
     """Non-blocking online lookups with a bounded Redis timeout (the HTTP API's)."""
 
     def __init__(
-        self, registry: RegistryCache, pool: RespPool, max_entities: int | None = None
+        self, registry: RegistryCache, client: RespClient, max_entities: int | None = None
     ) -> None:
         self.registry = registry
-        self.pool = pool
+        self.client = client
         self.max_entities = max_entities
 
     @classmethod
@@ -189,8 +189,8 @@ class AsyncOnlineLookup:
         cls, settings: Settings, timeout: float = 1.0, max_entities: int | None = None
     ) -> AsyncOnlineLookup:
         registry = RegistryCache(open_store(settings))
-        pool = RespPool(parse_redis_url(settings.redis_url), timeout)
-        return cls(registry, pool, max_entities)
+        client = RespClient(parse_redis_url(settings.redis_url), timeout)
+        return cls(registry, client, max_entities)
 
     def prepare(
         self,
@@ -208,9 +208,31 @@ class AsyncOnlineLookup:
             self.max_entities,
         )
 
+    def read_then(
+        self, prepared: Prepared, done: Callable[[dict[str, Any] | Exception], None]
+    ) -> None:
+        """Start the round trip; ``done`` gets the document, or the error
+        (``OnlineStoreUnavailableError`` when Redis fails), from the event loop."""
+
+        def replied(replies: Replies) -> None:
+            if isinstance(replies, Exception):
+                reason = str(replies) or type(replies).__name__
+                error = OnlineStoreUnavailableError(reason)
+                error.__cause__ = replies
+                done(error)
+                return
+            try:
+                document = assemble(prepared, replies, time.time())
+            except Exception as exc:
+                done(exc)
+                return
+            done(document)
+
+        self.client.send(prepared.payload, len(prepared.commands), replied)
+
     async def read(self, prepared: Prepared) -> dict[str, Any]:
         try:
-            replies = await self.pool.call(prepared.payload, len(prepared.commands))
+            replies = await self.client.call(prepared.payload, len(prepared.commands))
         except (RespError, TimeoutError) as exc:
             raise OnlineStoreUnavailableError(str(exc) or type(exc).__name__) from exc
         return assemble(prepared, replies, time.time())
@@ -228,9 +250,9 @@ class AsyncOnlineLookup:
 
     async def ping(self) -> None:
         try:
-            await self.pool.call(pack_command(b"PING"), 1)
+            await self.client.call(pack_command(b"PING"), 1)
         except (RespError, TimeoutError) as exc:
             raise OnlineStoreUnavailableError(str(exc) or type(exc).__name__) from exc
 
     async def close(self) -> None:
-        await self.pool.close()
+        await self.client.close()
