@@ -40,6 +40,7 @@ import duckdb
 import redis
 
 from bench.report import Report
+from featurestore.materialize.resp import bulk, header
 from featurestore.redis_server import LocalRedis, free_port
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -140,10 +141,16 @@ def _query_only(store: Any) -> dict[str, Any]:
     return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "entities": entities}
 
 
-def _raw(port: int) -> dict[str, Any]:
+def _take_hashes(port: int) -> tuple[redis.Redis, list[tuple[bytes, dict[bytes, bytes]]]]:
+    """Every hash an ours run left, read back; the database is then emptied for the re-send."""
     client = redis.Redis(port=port)
     hashes = [(key, client.hgetall(key)) for key in client.scan_iter(count=10_000)]
     client.flushdb()
+    return client, hashes  # type: ignore[return-value]
+
+
+def _raw(port: int) -> dict[str, Any]:
+    client, hashes = _take_hashes(port)
     started = time.perf_counter()
     for at in range(0, len(hashes), 10_000):
         pipe = client.pipeline(transaction=False)
@@ -155,17 +162,13 @@ def _raw(port: int) -> dict[str, Any]:
 
 
 def _raw_socket(port: int) -> dict[str, Any]:
-    client = redis.Redis(port=port)
-    hashes = [(key, client.hgetall(key)) for key in client.scan_iter(count=10_000)]
-    client.flushdb()
+    _, hashes = _take_hashes(port)
     payload = bytearray()
     for key, mapping in hashes:
         args = [b"HSET", key]
-        for field, value in mapping.items():  # type: ignore[union-attr]
+        for field, value in mapping.items():
             args += [field, value]
-        payload += b"*%d\r\n" % len(args)
-        for arg in args:
-            payload += b"$%d\r\n%s\r\n" % (len(arg), arg)
+        payload += header(len(args)) + b"".join(bulk(arg) for arg in args)
     sock = socket.create_connection(("127.0.0.1", port))
 
     def count_replies() -> None:  # one line per HSET reply (an integer)
