@@ -40,8 +40,8 @@ import duckdb
 import redis
 
 from bench.report import Report
-from featurestore.materialize.resp import bulk, header
 from featurestore.redis_server import LocalRedis, free_port
+from featurestore.resp_wire import bulk, header
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 DAYS = 10

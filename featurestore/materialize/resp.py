@@ -1,10 +1,10 @@
 """Redis commands for a whole batch, as one buffer of RESP, built by Arrow kernels.
 
-A command is ``*<argc>\\r\\n`` then ``$<len>\\r\\n<arg>\\r\\n`` per argument. Arguments that
-are the same in every row (the command name, hash field names) are packed once; the
-per-row arguments (key, values) are Arrow binary arrays, turned into their ``$len``
-fragments and joined row-wise by ``binary_join_element_wise``. The joined array's data
-buffer is then the batch's commands, back to back, ready for one ``sendall``.
+A command is laid out as in ``featurestore.resp_wire``. Arguments that are the same in
+every row (the command name, hash field names) are packed once; the per-row arguments
+(key, values) are Arrow binary arrays, turned into their ``$len`` fragments and joined
+row-wise by ``binary_join_element_wise``. The joined array's data buffer is then the
+batch's commands, back to back, ready for one ``sendall``.
 """
 
 from __future__ import annotations
@@ -17,15 +17,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 Part: TypeAlias = pa.Array | bytes
-
-
-def bulk(argument: bytes) -> bytes:
-    """One constant argument, packed."""
-    return b"$%d\r\n%s\r\n" % (len(argument), argument)
-
-
-def header(argc: int) -> bytes:
-    return b"*%d\r\n" % argc
 
 
 def bulk_column(arguments: pa.Array) -> pa.Array:

@@ -32,8 +32,9 @@ import redis
 from redis.connection import Connection
 
 from featurestore.errors import OnlineWriteError
-from featurestore.materialize.resp import Part, buffer_of, bulk, bulk_column, header, join_rows
+from featurestore.materialize.resp import Part, buffer_of, bulk_column, join_rows
 from featurestore.materialize.timestamps import stored_nanos
+from featurestore.resp_wire import bulk, header
 
 
 @dataclass

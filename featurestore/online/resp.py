@@ -29,6 +29,7 @@ from typing import Any, cast
 
 import hiredis
 
+from featurestore.resp_wire import bulk, pack_command
 from featurestore.settings import RedisAddress
 
 __all__ = ["Replies", "RespClient", "RespError", "hmget_fields", "pack_command"]
@@ -43,18 +44,10 @@ class RespError(Exception):
     """Redis answered with an error, or the connection failed."""
 
 
-def _bulk(data: bytes) -> bytes:
-    return b"$%d\r\n%s\r\n" % (len(data), data)
-
-
-def pack_command(*parts: bytes) -> bytes:
-    return b"*%d\r\n" % len(parts) + b"".join(_bulk(part) for part in parts)
-
-
 def hmget_fields(fields: Sequence[bytes]) -> tuple[bytes, bytes]:
     """(command head, packed fields) of ``HMGET <key> fields...``: the key goes between."""
     head = b"*%d\r\n$5\r\nHMGET\r\n" % (len(fields) + 2)
-    return head, b"".join(_bulk(field) for field in fields)
+    return head, b"".join(bulk(field) for field in fields)
 
 
 class _Request:
