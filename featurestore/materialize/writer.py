@@ -200,7 +200,6 @@ class RedisWriter:
             return BatchOutcome(0, 0)
         commands = self._commands(keys, values, ts_bytes)  # one element per row
         if self._skip_dedup:
-            self._wait_sent()
             self._flush()  # at most one batch of replies outstanding
         else:
             previous = self.stored_nanos(keys)
@@ -210,14 +209,13 @@ class RedisWriter:
         written = len(commands)
         if written == 0:
             return BatchOutcome(0, rows)
-        if not self._ttl:
+        self._send(commands)
+        if self._ttl:
+            self._replies(4 * written)
+        else:
             # Not waiting: Redis runs these while the next batch is encoded; their
             # replies are read before the next batch's HMGET answers (or on exit).
-            self._send(commands)
             self._pending += written
-        else:
-            self._send(commands)
-            self._replies(4 * written)
         return BatchOutcome(written, rows - written)
 
     def _commands(self, keys: pa.Array, values: Sequence[pa.Array], ts_bytes: pa.Array) -> pa.Array:
