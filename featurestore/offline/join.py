@@ -20,17 +20,20 @@ Two phases. Phase 1 finds each entity row's feature row by position (file, row
 number) from the table's join keys and timestamps only, per view either
 - ``asof``: an ASOF LEFT JOIN, which sorts the whole table (keys and timestamps only,
   not the features: about 2x faster with 100,000 entity rows on 10M-row tables), or
-- ``range``: for a view with a TTL, a hash join on the keys within ``[t - ttl, t]`` and
-  the latest match per entity row (``arg_max``); no sort of the table, cheap when few
-  feature rows per key fall within one TTL (``_choose`` estimates that);
+- ``range``: for a view with a TTL, a hash join on the keys and a time bucket (half a
+  TTL wide; each entity row probes the three that cover ``[t - ttl, t]``) and the
+  latest match per entity row (``arg_max``); no sort of the table, cheap when entity
+  rows per key are few within one TTL (``choose_strategy`` decides from the entity
+  frame alone);
 phase 2 fetches the matched rows' features by position with a hash join.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Literal, NamedTuple
 
 import duckdb
@@ -46,6 +49,10 @@ from featurestore.offline.views import ViewSpec
 from featurestore.sources import parquet_scan
 
 TS = "__fs_ts"
+# The range join buckets time into TTL / RANGE_BUCKETS slices, each entity row
+# probing the RANGE_BUCKETS + 1 slices that cover [t - ttl, t]: fewer candidate
+# feature rows per probe than a join on the keys alone (measured: 2 beats 1 and 4).
+RANGE_BUCKETS = 2
 
 _STRING = ("VARCHAR", "UUID")
 _NUMBER = (
@@ -62,11 +69,13 @@ class JoinPlan:
 
 
 class EntityStats(NamedTuple):
-    """The entity frame's earliest and latest timestamp (UTC) and its row count."""
+    """The entity frame's earliest and latest timestamp (UTC), its row count, and per
+    join key set (as in ``ViewSpec.join_keys``' values) its approximate distinct count."""
 
     start: datetime | None
     end: datetime | None
     rows: int
+    distinct: Mapping[tuple[str, ...], int] = MappingProxyType({})
 
 
 Strategy = Literal["auto", "asof", "range"]
@@ -116,7 +125,7 @@ def plan_join(
         alias = f"v{i}"
         ctes.append(f"{alias} AS ({_positions_sql(view, types, scan, where)})")
         if strategy == "auto":
-            chosen = _choose(con, view, types, scan, where, stats)
+            chosen = choose_strategy(view, stats)
         else:
             chosen = strategy if view.has_ttl else "asof"  # range needs a TTL
         strategies[view.name] = chosen
@@ -146,15 +155,24 @@ def plan_join(
                     else f"{value} AS {column}{i}"
                 )
         else:
-            # Phase 1, range: a hash join on the keys within [t - ttl, t], then the
-            # latest (timestamp, created) per entity row; no sort of the table at all.
+            # Phase 1, range: a hash join on the keys and a time bucket within
+            # [t - ttl, t], then the latest (timestamp, created) per entity row; no sort.
             order = f"{alias}.{TS}_tc" if view.created_timestamp_column else f"{alias}.{TS}"
             picks = ", ".join(
                 f"arg_max({alias}.{column}, {order}) AS {column}{i}" for column in position
             )
+            width = -(-_micros(view) // RANGE_BUCKETS)  # RANGE_BUCKETS buckets cover a TTL
+            entity_keys = ", ".join(f"e.{quote(ec)}" for ec in view.join_keys.values())
             ctes.append(
-                f"r{i} AS (SELECT e.{ROW} AS {ROW}, {picks} FROM {TS}_e AS e "
-                f"JOIN {alias} ON {' AND '.join(keys)} AND {alias}.{TS} <= e.{TS} "
+                f"{TS}_e{i} AS (SELECT e.{ROW}, {entity_keys}, e.{TS}, "
+                f"{_bucket(f'e.{TS}', width)} - d.d AS {TS}_b FROM {TS}_e AS e, "
+                f"range({RANGE_BUCKETS + 1}) AS d(d))"
+            )
+            ctes.append(
+                f"r{i} AS (SELECT e.{ROW} AS {ROW}, {picks} FROM {TS}_e{i} AS e "
+                f"JOIN {alias} ON {' AND '.join(keys)} "
+                f"AND {_bucket(f'{alias}.{TS}', width)} = e.{TS}_b "
+                f"AND {alias}.{TS} <= e.{TS} "
                 f"AND {alias}.{TS} >= e.{TS} - to_microseconds({_micros(view)}) "
                 f"GROUP BY e.{ROW})"
             )
@@ -185,6 +203,12 @@ def plan_join(
     return JoinPlan(sql=sql, columns=columns, strategies=strategies)
 
 
+def _bucket(ts: str, width: int) -> str:
+    """The ``width``-microsecond bucket of ``ts``, floored (also before 1970)."""
+    us = f"epoch_us({ts})"
+    return f"({us} // {width} - ({us} % {width} < 0)::BIGINT)"
+
+
 def utc_micros(column: str, duckdb_type: str) -> str:
     """``column`` as a UTC ``TIMESTAMPTZ``; nanoseconds are floored to microseconds
     (DuckDB's cast would round them, moving a timestamp up to 500 ns later)."""
@@ -195,13 +219,25 @@ def utc_micros(column: str, duckdb_type: str) -> str:
     return f"CAST({column} AS TIMESTAMPTZ)"
 
 
-def entity_stats(con: duckdb.DuckDBPyConnection, entities: EntityFrame) -> EntityStats:
-    """Earliest and latest entity timestamp (UTC, ``None`` when empty) and row count."""
+def entity_stats(
+    con: duckdb.DuckDBPyConnection,
+    entities: EntityFrame,
+    key_sets: Sequence[Sequence[str]] = (),
+) -> EntityStats:
+    """Earliest and latest entity timestamp (UTC, ``None`` when empty), row count and the
+    approximate distinct count of each of ``key_sets`` the frame has: one pass."""
     column = entities.timestamp_column
     ts = utc_micros(quote(column), entities.types[column])
-    query = f"SELECT min({ts}), max({ts}), count(*) FROM {entities.relation}"
-    row = con.execute(query).fetchall()[0]
-    return EntityStats(row[0], row[1], int(row[2])) if row else EntityStats(None, None, 0)
+    wanted = list(dict.fromkeys(tuple(k) for k in key_sets if set(k) <= set(entities.types)))
+    distinct = [
+        f"approx_count_distinct(hash({', '.join(quote(k) for k in keys)}))" for keys in wanted
+    ]
+    query = f"SELECT {', '.join([f'min({ts})', f'max({ts})', 'count(*)', *distinct])} "
+    row = con.execute(query + f"FROM {entities.relation}").fetchall()[0]
+    if not row:
+        return EntityStats(None, None, 0)
+    counts = {keys: int(n or 0) for keys, n in zip(wanted, row[3:], strict=True)}
+    return EntityStats(row[0], row[1], int(row[2]), counts)
 
 
 def _scan(view: ViewSpec) -> str:
@@ -214,35 +250,27 @@ def _scan(view: ViewSpec) -> str:
     return scan[:-1] + options + ")"
 
 
-def _choose(
-    con: duckdb.DuckDBPyConnection,
-    view: ViewSpec,
-    types: dict[str, str],
-    scan: str,
-    where: str,
-    stats: EntityStats,
-) -> str:
-    """``range`` when the view has a TTL and the hash join's expected output (entity rows
-    x feature rows per key within one TTL) is at most the table's size; else ``asof``.
+def choose_strategy(view: ViewSpec, stats: EntityStats) -> str:
+    """``range`` when the view has a TTL and the range join's pairs (each entity row with
+    the feature rows of its key within one TTL) are expected to be no more than the
+    rows in the window an ASOF join would sort; else ``asof``.
 
-    One scan of the table's keys and timestamps estimates it. The estimate assumes rows
-    spread evenly over keys and time; a heavily skewed key can make ``range`` slower
-    than ``asof``, never wrong (both are checked against the oracle).
+    With ``T`` feature rows spread evenly over ``D`` keys and the table's time, and the
+    window ``(end - start) + ttl`` long, the pairs are ``rows * T / D * ttl / span``
+    and the sorted rows ``T * window / span``: the table's size cancels out and the rule
+    is ``rows * ttl <= D * window``, with ``D`` the entity frame's distinct keys (the
+    keys that can match). No table is read to decide. Measured on 1M and 10M-row views
+    with 100,000 and 1,000,000 entity rows, this picks the faster strategy or one
+    within 10% of it; a key far hotter than the rest can make ``range`` slower than
+    ``asof``, never wrong (both are checked against the oracle).
     """
-    if not view.has_ttl or stats.rows == 0:
+    keys = tuple(view.join_keys.values())
+    if not view.has_ttl or stats.rows == 0 or stats.start is None or stats.end is None:
         return "asof"
-    ts = utc_micros(quote(view.timestamp_field), types[view.timestamp_field])
-    keys = ", ".join(quote(view.source_column(k)) for k in view.join_keys)
-    row = con.execute(
-        f"SELECT count(*), approx_count_distinct(hash({keys})), "
-        f"epoch_us(max({ts})) - epoch_us(min({ts})) FROM {scan} WHERE {where}"
-    ).fetchall()[0]
-    if not row or not row[0]:
-        return "asof"
-    table_rows, distinct_keys, span_us = int(row[0]), max(int(row[1]), 1), int(row[2] or 0)
-    share = min(1.0, _micros(view) / span_us) if span_us > 0 else 1.0
-    expected = stats.rows * table_rows / distinct_keys * share
-    return "range" if expected <= table_rows else "asof"
+    ttl = _micros(view)
+    window = (stats.end - stats.start) // timedelta(microseconds=1) + ttl
+    distinct = max(stats.distinct.get(keys, 1), 1)
+    return "range" if stats.rows * ttl <= distinct * window else "asof"
 
 
 def _partitioned(scan: str) -> bool:

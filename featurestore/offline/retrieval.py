@@ -58,7 +58,7 @@ def retrieve(
     """
     con = con if con is not None else connect(data_dir)
     entities = register_entities(con, entity_df, timestamp_column)
-    stats = entity_stats(con, entities)
+    stats = entity_stats(con, entities, [list(v.join_keys.values()) for v in views])
     plan = plan_join(con, entities, views, stats, strategy)
     if feature_refs is None:
         feature_refs = [f"{v.name}:{f}" for v in views for f in v.features]

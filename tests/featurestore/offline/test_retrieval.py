@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +13,7 @@ from feast.errors import SavedDatasetLocationAlreadyExists
 from feast.infra.offline_stores.file_source import SavedDatasetFileStorage
 
 from featurestore.offline import ViewSpec, retrieve
-from featurestore.offline.join import Strategy
+from featurestore.offline.join import EntityStats, Strategy, choose_strategy
 from tests.featurestore.offline.conftest import T0, at
 
 
@@ -35,12 +35,29 @@ EXPECTED_TRIPS = [11, 20, 10, 11, None, None, 11]  # at(25): exactly 15 min old,
 @pytest.mark.parametrize("strategy", ["asof", "range", "auto"])
 def test_semantics_by_example(rides: ViewSpec, strategy: Strategy) -> None:
     job = retrieve([rides], _entities(), strategy=strategy)
-    assert job.strategies == {"rides": "range" if strategy == "range" else "asof"}
+    assert job.strategies["rides"] == strategy or strategy == "auto"
     frame = job.to_df()
     assert list(frame.label) == list(range(7))  # input order, duplicates kept
     assert [None if pd.isna(v) else int(v) for v in frame.trips] == EXPECTED_TRIPS
     assert list(frame.columns) == ["driver_id", "event_timestamp", "label", "trips", "rating"]
     assert str(frame.event_timestamp.dtype) == "datetime64[us, UTC]"
+
+
+def test_auto_strategy_follows_entity_rows_per_key_and_ttl(rides: ViewSpec) -> None:
+    day = timedelta(days=1)
+    start = T0
+
+    def choice(rows: int, keys: int, days: float, view: ViewSpec = rides) -> str:
+        stats = EntityStats(start, start + days * day, rows, {("driver_id",): keys})
+        return choose_strategy(view, stats)
+
+    ttl_days = rides.ttl / day if rides.ttl else 0
+    # one entity row per key per TTL: few pairs per row, a hash join beats sorting
+    assert choice(1_000, 1_000, days=ttl_days * 9) == "range"
+    # a hundred rows per key per TTL: each would pair with a TTL of feature rows
+    assert choice(100_000, 1_000, days=ttl_days) == "asof"
+    assert choice(0, 0, days=0) == "asof"
+    assert choice(10, 10, days=1, view=ViewSpec(**{**rides.__dict__, "ttl": None})) == "asof"
 
 
 def test_zero_ttl_means_no_limit(rides: ViewSpec) -> None:
@@ -116,4 +133,44 @@ def test_metadata_and_sql(rides: ViewSpec) -> None:
     assert job.metadata.max_event_timestamp == at(26)
     assert job.metadata.features == ["rides:trips", "rides:rating"]
     assert job.metadata.keys == ["driver_id", "label"]
-    assert "ASOF LEFT JOIN" in job.to_sql()
+    assert "ASOF LEFT JOIN" in retrieve([rides], _entities(), strategy="asof").to_sql()
+
+
+@pytest.mark.parametrize("ttl_us", [1, 2, 3, 7, 1_000_000])
+def test_range_join_buckets_agree_with_asof_before_and_after_1970(
+    tmp_path: Path, ttl_us: int
+) -> None:
+    """The range join probes time buckets a TTL/2 wide: rows exactly at the TTL, on
+    bucket edges and at negative epoch times (floored, not truncated) still match."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    offsets = [-2_000_003, -1_000_001, -7, -3, -2, -1, 0, 1, 2, 3, 5, 7, 999_999, 1_000_000]
+    table = pa.table(
+        {
+            "k": pa.array([i % 2 for i in range(len(offsets))], pa.int64()),
+            "ts": pa.array(
+                [epoch + timedelta(microseconds=o) for o in offsets], pa.timestamp("us", tz="UTC")
+            ),
+            "v": pa.array(range(len(offsets)), pa.int64()),
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet")
+    view = ViewSpec(
+        name="t",
+        path=str(tmp_path / "t.parquet"),
+        join_keys={"k": "k"},
+        features={"v": "v"},
+        timestamp_field="ts",
+        ttl=timedelta(microseconds=ttl_us),
+    )
+    probes = [o + d for o in offsets for d in (-1, 0, 1, ttl_us - 1, ttl_us, ttl_us + 1)]
+    entities = pd.DataFrame(
+        {
+            "k": [i % 2 for i in range(len(probes))] + [1 - i % 2 for i in range(len(probes))],
+            "event_timestamp": [epoch + timedelta(microseconds=p) for p in probes * 2],
+        }
+    )
+    asof = retrieve([view], entities, strategy="asof").to_arrow()
+    ranged = retrieve([view], entities, strategy="range")
+    assert ranged.strategies == {"t": "range"}
+    assert ranged.to_arrow().equals(asof)
+    assert asof.column("v").null_count < asof.num_rows  # some rows do match
