@@ -179,13 +179,17 @@ def plan_join(
             joins.append(f"LEFT JOIN r{i} ON r{i}.{ROW} = e.{ROW}")
             matched += [f"r{i}.{column}{i} AS {column}{i}" for column in position]
         # Phase 2: fetch the features of the matched rows by position (a hash join).
+        # Positions already lie in the window; the window filter only helps skip the
+        # files of a partitioned table (one file: the join's own row-number range
+        # skips row groups, and the filter would cost a timestamp decode per row).
         payload = ", ".join(
             _position_columns(scan)
             + [f"{quote(view.source_column(f))} AS {quote(f)}" for f in view.features]
         )
         condition = " AND ".join(f"m.{column}{i} = p{i}.{column}" for column in position)
+        fetch_where = f" WHERE {where}" if _partitioned(scan) else ""
         fetches.append(
-            f"LEFT JOIN (SELECT {payload} FROM {scan} WHERE {where}) AS p{i} ON {condition}"
+            f"LEFT JOIN (SELECT {payload} FROM {scan}{fetch_where}) AS p{i} ON {condition}"
         )
         selects += [f"p{i}.{quote(c)} AS {quote(out)}" for c, out in view.features.items()]
     ctes.append(
