@@ -16,7 +16,8 @@ Differences from Feast's DuckDB store, each on purpose:
 - nanosecond-precision entity timestamps are accepted (Feast raises ArrowInvalid);
 - an entity frame may also be a pyarrow Table or a Parquet path (``pathlib.Path``);
   a ``str`` is SQL over the project's tables (``data/`` beside the repo);
-- rows come back in the entity frame's order (Feast's order is arbitrary).
+- rows come back in the entity frame's order (Feast's order is arbitrary);
+- ``join_strategy: asof | range | auto`` (default ``auto``) picks the join's phase 1.
 Requests it does not handle (no entity frame, ``filter_by_created_timestamp``,
 substrait on-demand views) go to Feast's implementation.
 """
@@ -24,7 +25,7 @@ substrait on-demand views) go to Feast's implementation.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from feast.feature_view import FeatureView
 from feast.infra.offline_stores.duckdb import DuckDBOfflineStore, DuckDBOfflineStoreConfig
@@ -41,6 +42,9 @@ TYPE_NAME = "featurestore.feast_plugins.offline_store.DuckDBAsofOfflineStore"
 
 class DuckDBAsofOfflineStoreConfig(DuckDBOfflineStoreConfig):
     type: StrictStr = TYPE_NAME
+    # Phase 1 of the join per view (``featurestore.offline.join``): ``auto`` decides
+    # from the entity frame; ``asof`` for tables with a key far hotter than the rest.
+    join_strategy: Literal["auto", "asof", "range"] = "auto"
 
 
 class DuckDBAsofOfflineStore(DuckDBOfflineStore):
@@ -89,4 +93,5 @@ class DuckDBAsofOfflineStore(DuckDBOfflineStore):
             full_feature_names=full_feature_names,
             on_demand_feature_views=odfvs,
             repo_path=repo_path,
+            strategy=getattr(config.offline_store, "join_strategy", "auto"),
         )

@@ -36,13 +36,13 @@ MINUTES = st.integers(min_value=0, max_value=20)
 REFS = ["va:fa", "va:ga", "vb:fb", "vc:h"]
 
 
-def _store(repo: Path, offline_type: str) -> FeatureStore:
+def _store(repo: Path, offline_type: str, **offline: Any) -> FeatureStore:
     config = RepoConfig(
         project="pit",
         provider="local",
         registry=str(repo / "registry.db"),
         online_store={"type": "sqlite", "path": str(repo / "online.db")},
-        offline_store={"type": offline_type},
+        offline_store={"type": offline_type, **offline},
         entity_key_serialization_version=3,
     )
     config.repo_path = repo
@@ -265,3 +265,20 @@ def test_aliased_projection_with_join_key_map(repo: Path, in_dir: None) -> None:
         )
         feast = feast.sort_values("label").reset_index(drop=True)[list(ours.columns)]
         pd.testing.assert_frame_equal(ours, feast, check_dtype=False)
+
+
+@pytest.mark.parametrize("strategy", ["asof", "range"])
+def test_join_strategy_from_the_config(repo: Path, in_dir: None, strategy: str) -> None:
+    entity_df = pd.DataFrame({"k1": [1], "k2": ["x"], "k3": ["u"],
+                              "event_timestamp": [pd.Timestamp(BASE)]})  # fmt: skip
+    for name, schema in SCHEMAS.items():
+        pq.write_table(pa.Table.from_pylist([], schema), repo / "tables" / f"{name}.parquet")
+    store = _store(repo, TYPE_NAME, join_strategy=strategy)
+    job = store.get_historical_features(entity_df, REFS)
+    views_with_ttl = {"va", "vc"}  # range needs a TTL; vb's is zero
+    assert job.strategies == {
+        v: strategy if v in views_with_ttl else "asof" for v in ("va", "vb", "vc")
+    }
+    assert len(job.to_df()) == 1
+    with pytest.raises(Exception, match="join_strategy"):
+        _store(repo, TYPE_NAME, join_strategy="hash")
