@@ -141,6 +141,13 @@ def _client_kwargs(settings: Settings, timeout: float) -> dict[str, Any]:
     }
 
 
+def _unavailable(cause: Exception) -> OnlineStoreUnavailableError:
+    """The error a lookup reports for a failed or timed-out Redis call (``cause``)."""
+    error = OnlineStoreUnavailableError(str(cause) or type(cause).__name__)
+    error.__cause__ = cause
+    return error
+
+
 class OnlineLookup:
     """Blocking online lookups (library use, scripts, tests)."""
 
@@ -167,7 +174,7 @@ class OnlineLookup:
         try:
             replies = pipe.execute()
         except REDIS_ERRORS as exc:
-            raise OnlineStoreUnavailableError(str(exc) or type(exc).__name__) from exc
+            raise _unavailable(exc) from exc
         return assemble(prepared, replies, time.time())
 
     def close(self) -> None:
@@ -216,10 +223,7 @@ class AsyncOnlineLookup:
 
         def replied(replies: Replies) -> None:
             if isinstance(replies, Exception):
-                reason = str(replies) or type(replies).__name__
-                error = OnlineStoreUnavailableError(reason)
-                error.__cause__ = replies
-                done(error)
+                done(_unavailable(replies))
                 return
             try:
                 document = assemble(prepared, replies, time.time())
@@ -234,7 +238,7 @@ class AsyncOnlineLookup:
         try:
             replies = await self.client.call(prepared.payload, len(prepared.commands))
         except (RespError, TimeoutError) as exc:
-            raise OnlineStoreUnavailableError(str(exc) or type(exc).__name__) from exc
+            raise _unavailable(exc) from exc
         return assemble(prepared, replies, time.time())
 
     async def get_online_features(
@@ -252,7 +256,7 @@ class AsyncOnlineLookup:
         try:
             await self.client.call(pack_command(b"PING"), 1)
         except (RespError, TimeoutError) as exc:
-            raise OnlineStoreUnavailableError(str(exc) or type(exc).__name__) from exc
+            raise _unavailable(exc) from exc
 
     async def close(self) -> None:
         await self.client.close()
