@@ -93,19 +93,28 @@ def test_too_many_bad_hours_fail_without_touching_the_table(data_dir: Path, jobs
     assert (result.rows, result.rows_quarantined) == (228, 12)
 
 
-def test_integer_column_receiving_floats(data_dir: Path, jobs_dir: Path) -> None:
+def _run_seats_job(
+    data_dir: Path, jobs_dir: Path, name: str, seats: str, rows: list[tuple[str, str]]
+) -> str:
+    """Run job ``name``: columns id BIGINT, ts, ``seats`` (its declaration), over one
+    ``(id, seats)`` SQL value pair per row at one time; one row must be written and the
+    other quarantined. The written table, as a DuckDB table expression."""
+    values = ", ".join(f"({i}, TIMESTAMPTZ '2013-01-01 00:00:00+00', {v})" for i, v in rows)
     write_job(
         jobs_dir,
-        "seats",
+        name,
         "entities: id\ntimestamp: ts\nmax_bad_rows: 50%\n"
-        "column: id BIGINT\ncolumn: ts TIMESTAMPTZ\ncolumn: seats BIGINT",
-        "SELECT * FROM (VALUES (1, TIMESTAMPTZ '2013-01-01 00:00:00+00', 150.0), "
-        "(2, TIMESTAMPTZ '2013-01-01 00:00:00+00', 149.5)) t(id, ts, seats)",
+        f"column: id BIGINT\ncolumn: ts TIMESTAMPTZ\ncolumn: seats {seats}",
+        f"SELECT * FROM (VALUES {values}) t(id, ts, seats)",
     )
     (result,) = run_jobs(data_dir, jobs_dir=jobs_dir, start=JAN1, end=JAN11)
     assert (result.rows, result.rows_quarantined) == (1, 1)
+    return f"read_parquet('{feature_table_path(data_dir, name)}/**/*.parquet')"
+
+
+def test_integer_column_receiving_floats(data_dir: Path, jobs_dir: Path) -> None:
+    scan = _run_seats_job(data_dir, jobs_dir, "seats", "BIGINT", [("1", "150.0"), ("2", "149.5")])
     con = duckdb.connect()
-    scan = f"read_parquet('{feature_table_path(data_dir, 'seats')}/**/*.parquet')"
     assert con.execute(f"SELECT typeof(seats), seats FROM {scan}").fetchall() == [("BIGINT", 150)]
     bad = pd.read_parquet(next(quarantine_dir(data_dir, "seats").glob("*.parquet")))
     assert list(zip(bad.seats, bad._rule, strict=True)) == [(149.5, "seats is BIGINT")]
@@ -186,18 +195,9 @@ def test_job_output_must_match_its_header(
 def test_widening_casts_write_declared_types_and_quarantine_the_query_types(
     data_dir: Path, jobs_dir: Path
 ) -> None:
-    write_job(
-        jobs_dir,
-        "widened",
-        "entities: id\ntimestamp: ts\nmax_bad_rows: 50%\n"
-        "column: id BIGINT\ncolumn: ts TIMESTAMPTZ\ncolumn: seats DOUBLE max 200",
-        "SELECT * FROM (VALUES (1::INTEGER, TIMESTAMPTZ '2013-01-01 00:00:00+00', 150::INTEGER), "
-        "(2::INTEGER, TIMESTAMPTZ '2013-01-01 00:00:00+00', 250::INTEGER)) t(id, ts, seats)",
-    )
-    (result,) = run_jobs(data_dir, jobs_dir=jobs_dir, start=JAN1, end=JAN11)
-    assert (result.rows, result.rows_quarantined) == (1, 1)
+    rows = [("1::INTEGER", "150::INTEGER"), ("2::INTEGER", "250::INTEGER")]
+    scan = _run_seats_job(data_dir, jobs_dir, "widened", "DOUBLE max 200", rows)
     con = duckdb.connect()
-    scan = f"read_parquet('{feature_table_path(data_dir, 'widened')}/**/*.parquet')"
     assert con.execute(f"SELECT typeof(id), typeof(seats), seats FROM {scan}").fetchall() == [
         ("BIGINT", "DOUBLE", 150.0)
     ]
