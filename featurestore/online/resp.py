@@ -29,7 +29,7 @@ from typing import Any, cast
 
 import hiredis
 
-from featurestore.resp_wire import bulk, pack_command
+from featurestore.resp_wire import bulk, header, pack_command
 from featurestore.settings import RedisAddress
 
 __all__ = ["Replies", "RespClient", "RespError", "hmget_fields", "pack_command"]
@@ -46,7 +46,7 @@ class RespError(Exception):
 
 def hmget_fields(fields: Sequence[bytes]) -> tuple[bytes, bytes]:
     """(command head, packed fields) of ``HMGET <key> fields...``: the key goes between."""
-    head = b"*%d\r\n$5\r\nHMGET\r\n" % (len(fields) + 2)
+    head = header(len(fields) + 2) + bulk(b"HMGET")
     return head, b"".join(bulk(field) for field in fields)
 
 
