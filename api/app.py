@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,13 +13,14 @@ from api.errors import install_error_handlers
 from api.fastpath import FastPathApp, OnlineFastPath
 from api.metrics import Metrics
 from api.middleware import ApiKeyAuth, RequestMetrics
+from api.openapi import build_examples, install_examples
 from api.routes import catalog, health, metrics, online, writes
 from api.settings import ApiSettings
 from featurestore.online import AsyncOnlineLookup
-from featurestore.settings import Settings
+from featurestore.project import Project
 
 
-def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> FastAPI:
+def create_app(settings: Project, api_settings: ApiSettings | None = None) -> FastAPI:
     """The API for one project; ``api_settings`` default to the environment's."""
     api = ApiSettings.from_env() if api_settings is None else api_settings
 
@@ -29,9 +31,11 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
         )
         lookup.registry.start(api.registry_refresh_seconds)
         app.state.lookup = lookup
+        examples = asyncio.create_task(build_examples(app))
         try:
             yield
         finally:
+            examples.cancel()
             await lookup.registry.stop()
             await lookup.close()
 
@@ -54,6 +58,7 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
     app.state.api_settings = api
     app.state.metrics = Metrics()
     install_error_handlers(app)
+    install_examples(app)
     for router in (health.router, online.router, writes.router, metrics.router, catalog.router):
         app.include_router(router)
     app.add_middleware(OnlineFastPath, max_body_bytes=api.max_body_bytes)
@@ -72,4 +77,4 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
 
 def create_app_from_env() -> FastAPI:
     """The factory uvicorn calls (``--factory``): settings from the environment."""
-    return create_app(Settings.from_env(), ApiSettings.from_env())
+    return create_app(Project.find(), ApiSettings.from_env())

@@ -1,8 +1,9 @@
 """Request and response models of the HTTP API (Feast feature-server format).
 
-On the lookup routes these models document the API (OpenAPI, with examples); the bodies
-themselves are parsed with orjson and checked by ``featurestore.online`` (faster than
-per-item pydantic validation, measured by ``bench/bench_serving.py``).
+On the lookup routes these models document the API (OpenAPI; ``api.openapi`` fills in
+examples from the project's registry); the bodies themselves are parsed with orjson and
+checked by ``featurestore.online`` (faster than per-item pydantic validation, measured by
+``bench/bench_serving.py``).
 """
 
 from __future__ import annotations
@@ -11,23 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_LOOKUP_EXAMPLES: Any = [
-    {
-        "feature_service": "departure_delay_model",
-        "entities": {"origin": ["JFK"], "carrier": ["B6"], "tailnum": ["N657JB"]},
-    },
-    {
-        "features": ["weather_hourly:temp", "carrier_daily:cancel_rate_7d"],
-        "entities": {"origin": ["JFK", "EWR"], "carrier": ["B6", "UA"]},
-        "full_feature_names": True,
-    },
-]
-
 
 class GetOnlineFeaturesRequest(BaseModel):
     """The body of ``POST /get-online-features``, as Feast's feature server takes it."""
 
-    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": _LOOKUP_EXAMPLES})
+    model_config = ConfigDict(extra="ignore")
 
     entities: dict[str, list[Any]] = Field(
         description="One list of values per join key, all the same length."
@@ -53,43 +42,12 @@ class GetOnlineFeaturesResponse(BaseModel):
     """Column-major: one result per name in ``metadata.feature_names``, entity columns first,
     then the features in the order requested."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "metadata": {"feature_names": ["origin", "temp"]},
-                    "results": [
-                        {
-                            "values": ["JFK"],
-                            "statuses": ["PRESENT"],
-                            "event_timestamps": ["1970-01-01T00:00:00Z"],
-                        },
-                        {
-                            "values": [39.02],
-                            "statuses": ["OUTSIDE_MAX_AGE"],
-                            "event_timestamps": ["2013-12-30T23:00:00Z"],
-                        },
-                    ],
-                }
-            ]
-        }
-    )
-
     metadata: Metadata
     results: list[FeatureVector]
 
 
 class RecordsRequest(BaseModel):
     """The body of ``POST /feature-services/{name}/online``: entities as rows or columns."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"entities": [{"origin": "JFK", "carrier": "B6", "tailnum": "N657JB"}]},
-                {"entities": {"origin": ["JFK"], "carrier": ["B6"], "tailnum": ["N657JB"]}},
-            ]
-        }
-    )
 
     entities: list[dict[str, Any]] | dict[str, list[Any]]
     full_feature_names: bool = False

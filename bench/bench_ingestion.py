@@ -20,11 +20,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ingestion.job import parse_job
+from ingestion.raw import load_raw_tables, raw_path
+
 from bench.report import Report
 from featurestore import tables
 from ingestion import run_jobs
-from ingestion.job import parse_job
-from ingestion.raw import load_raw_tables, raw_path
 from ingestion.storage import partition_sql
 
 JOB = """\

@@ -23,7 +23,7 @@ weather_hourly = job_feature_view(
     online=True,
     description="Hourly weather at the origin airport.",
     owner="data-team@example.com",
-    tags={"domain": "weather", "job": "weather_hourly"},
+    tags={"domain": "weather"},
 )
 
 carrier_daily = job_feature_view(
@@ -34,7 +34,7 @@ carrier_daily = job_feature_view(
     online=True,
     description="Rolling daily punctuality and cancellation statistics per airline.",
     owner="data-team@example.com",
-    tags={"domain": "operations", "job": "carrier_daily"},
+    tags={"domain": "operations"},
 )
 
 plane_daily = job_feature_view(
@@ -45,5 +45,5 @@ plane_daily = job_feature_view(
     online=True,
     description="Per-aircraft usage and reliability, with registry attributes.",
     owner="data-team@example.com",
-    tags={"domain": "fleet", "job": "plane_daily"},
+    tags={"domain": "fleet"},
 )

@@ -22,7 +22,7 @@ from feast.repo_operations import apply_total, parse_repo
 from featurestore.errors import BreakingChangeError, ConcurrentRegistryUpdateError
 from featurestore.feast_plugins.registry_store import exclusive_lock, registry_file
 from featurestore.plan import Plan, Snapshot, describe_breaking, plan
-from featurestore.settings import Settings
+from featurestore.project import Project
 from featurestore.store import repo_config
 
 
@@ -50,7 +50,7 @@ def _in_repo(repo_path: Path) -> Iterator[None]:
         _forget_repo_modules(repo_path)
 
 
-def current_snapshot(settings: Settings) -> Snapshot:
+def current_snapshot(settings: Project) -> Snapshot:
     """The registry as it is now (empty when nothing was applied yet)."""
     config = repo_config(settings)
     if not registry_file(config.registry, settings.repo_path).exists():
@@ -64,23 +64,23 @@ def current_snapshot(settings: Settings) -> Snapshot:
     )
 
 
-def desired_snapshot(settings: Settings) -> Snapshot:
+def desired_snapshot(settings: Project) -> Snapshot:
     """The repo's Python definitions."""
     with _in_repo(settings.repo_path), redirect_stdout(StringIO()):
         contents = parse_repo(settings.repo_path)
     return Snapshot.of(contents.feature_views, contents.feature_services, contents.entities)
 
 
-def plan_apply(settings: Settings) -> Plan:
+def plan_apply(settings: Project) -> Plan:
     return plan(current_snapshot(settings), desired_snapshot(settings))
 
 
-def apply_lock_path(settings: Settings) -> Path:
+def apply_lock_path(settings: Project) -> Path:
     path = registry_file(repo_config(settings).registry, settings.repo_path)
     return path.with_name(path.name + ".apply.lock")
 
 
-def apply(settings: Settings, *, allow_breaking: bool = False, attempts: int = 5) -> Plan:
+def apply(settings: Project, *, allow_breaking: bool = False, attempts: int = 5) -> Plan:
     """Plan, refuse breaking changes, then apply under the project's apply lock."""
     with exclusive_lock(apply_lock_path(settings)):
         result = plan_apply(settings)

@@ -1,14 +1,17 @@
 """Feast definitions derived from a feature job's header, so nothing is said twice.
 
-The header of ``ingestion/jobs/<job>.sql`` declares the table's columns, types and
-descriptions; ``feature_repo/`` builds its sources and feature views from it::
+The header of ``<jobs folder>/<job>.sql`` declares the table's columns, types and
+descriptions; the project's Feast repo builds its sources and feature views from it::
 
     weather_hourly = job_feature_view(
         "weather_hourly", repo_path=REPO, entities=[airport], ttl=timedelta(hours=3)
     )
 
-A view that names a column the job does not produce fails at import, so ``feast
-apply`` stops with ``UnknownJobColumnError`` naming the job file and its columns.
+``repo_path`` is the Feast repo; the project around it (``featurestore.project``) says
+where the jobs and the feature tables are. The view records its job in the ``job`` tag,
+which the catalog's lineage reads. A view that names a column the job does not produce
+fails at import, so ``feast apply`` stops with ``UnknownJobColumnError`` naming the job
+file and its columns.
 """
 
 from __future__ import annotations
@@ -21,33 +24,39 @@ from typing import Any
 import feast.types
 from feast import Entity, FeatureView, Field, FileSource
 
-from featurestore import tables
 from featurestore.errors import JobDefinitionError, UnknownJobColumnError
-from ingestion.job import JOBS_DIR, Column, Job, find_job
+from featurestore.job_spec import Column, Job, find_job
+from featurestore.project import Project
 
 
 def job_table_path(repo_path: Path, job: str) -> Path:
     """The feature table of ``job`` in the project whose Feast repo is ``repo_path``."""
-    data_dir = repo_path.resolve().parent / "data"  # as Settings.data_dir
-    return tables.features_dir(data_dir) / f"{job}.parquet"
+    return Project.for_repo(repo_path).layout.table(job)
 
 
-def job_source(job: str | Job, repo_path: Path, jobs_dir: Path = JOBS_DIR) -> FileSource:
+def job_source(job: str | Job, repo_path: Path) -> FileSource:
     """A FileSource over every partition of the job's table (an absolute path)."""
-    spec = _job(job, jobs_dir)
+    project = Project.for_repo(repo_path)
+    spec = _job(job, project)
     return FileSource(
         name=f"{spec.name}_source",
-        path=str(job_table_path(repo_path, spec.name)),
+        path=str(project.layout.table(spec.name)),
         timestamp_field=spec.timestamp,
-        description=f"Feature table written by ingestion/jobs/{spec.path.name}",
+        description=f"Feature table written by {project.relative(spec.path)}",
     )
 
 
 def job_fields(
-    job: str | Job, features: Sequence[str] | None = None, jobs_dir: Path = JOBS_DIR
+    job: str | Job, features: Sequence[str] | None = None, *, jobs_dir: Path | None = None
 ) -> list[Field]:
-    """Feast fields for the job's entity keys and the named features (default: all)."""
-    spec = _job(job, jobs_dir)
+    """Feast fields for the job's entity keys and the named features (default: all);
+    a job given by name is read from ``jobs_dir``."""
+    if isinstance(job, Job):
+        spec = job
+    elif jobs_dir is None:
+        raise JobDefinitionError(Path(f"{job}.sql"), "job_fields needs jobs_dir for a job name")
+    else:
+        spec = find_job(job, jobs_dir)
     declared = spec.column_map
     if not declared:
         raise JobDefinitionError(
@@ -69,16 +78,17 @@ def job_feature_view(
     entities: Iterable[Entity],
     ttl: timedelta,
     features: Sequence[str] | None = None,
-    jobs_dir: Path = JOBS_DIR,
     **kwargs: Any,
 ) -> FeatureView:
     """A feature view named after the job, over its table, with its declared columns.
 
     ``kwargs`` go to ``FeatureView`` (description, owner, tags, online...); the
-    description defaults to the job's.
+    description defaults to the job's, and the ``job`` tag (the catalog's lineage) is
+    the job's name.
     """
-    spec = _job(job, jobs_dir)
+    spec = _job(job, Project.for_repo(repo_path))
     kwargs.setdefault("description", spec.description)
+    kwargs["tags"] = {**(kwargs.get("tags") or {}), "job": spec.name}
     return FeatureView(
         name=spec.name,
         entities=list(entities),
@@ -89,8 +99,8 @@ def job_feature_view(
     )
 
 
-def _job(job: str | Job, jobs_dir: Path) -> Job:
-    return job if isinstance(job, Job) else find_job(job, jobs_dir)
+def _job(job: str | Job, project: Project) -> Job:
+    return job if isinstance(job, Job) else find_job(job, project.jobs_dir)
 
 
 def _field(column: Column) -> Field:

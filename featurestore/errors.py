@@ -6,6 +6,7 @@ answer, and treat anything else as a bug.
 
     FeatureStoreError
     ├── ConfigError                 bad settings or a broken project layout
+    │   └── ProjectNotFoundError      no project file here or above
     ├── RedisServerError            the local redis-server cannot be found, started or reached
     ├── ConcurrentRegistryUpdateError  another writer changed the registry during an apply
     ├── BreakingChangeError         an apply would remove or retype features models use
@@ -17,6 +18,7 @@ answer, and treat anything else as a bug.
     │   ├── SchemaDriftError          a raw input or the query output differs from its schema
     │   ├── ExpectationError          a data-quality rule failed (rule, rows, examples)
     │   ├── WindowError               a time window that is empty or off the job's grain
+    │   ├── UnknownTableError         a job reads a table no raw source, job or table declares
     │   └── UnknownJobColumnError     a feature view names a column the job does not produce
     ├── MaterializationError        writing a feature view into Redis failed
     │   ├── InvalidWindowError        the window starts after it ends
@@ -53,6 +55,10 @@ class FeatureStoreError(Exception):
 
 class ConfigError(FeatureStoreError):
     code = "config_error"
+
+
+class ProjectNotFoundError(ConfigError):
+    code = "project_not_found"
 
 
 class RedisServerError(FeatureStoreError):
@@ -173,6 +179,21 @@ class ExpectationError(IngestionError):
 
 class WindowError(IngestionError):
     code = "bad_window"
+
+
+class UnknownTableError(IngestionError):
+    code = "unknown_table"
+
+    def __init__(self, job: str, path: Path, table: str, sources: Sequence[str]) -> None:
+        self.path = path
+        self.table = table
+        self.sources = list(sources)
+        declared = ", ".join(self.sources) or "none"
+        super().__init__(
+            job,
+            f"{path} reads table {table!r}, which is neither a declared raw source nor a "
+            f"feature job; declared raw sources: {declared} (sources: in featurestore.yaml)",
+        )
 
 
 class UnknownJobColumnError(IngestionError):

@@ -1,13 +1,8 @@
-"""Settings of a feature store project, read from the environment.
+"""The online store's address: a ``redis://host:port/db`` URL and what it names.
 
-A project is a checkout with ``feature_repo/`` (the Feast repo) and ``data/``
-(raw inputs, feature tables, the registry and the local Redis files) side by side.
-
-Environment variables:
-    FEATURESTORE_REPO_PATH   the Feast repo (default: ``feature_repo/`` of this checkout)
-    FEATURESTORE_REDIS_URL   the online store, ``redis://host:port/db``
-                             (default ``redis://127.0.0.1:6399/0``, the local Redis
-                             that ``featurestore redis start`` runs)
+The project file names it (``online_store: redis_url:``); ``FEATURESTORE_REDIS_URL``
+wins over it. The default, ``redis://127.0.0.1:6399/0``, is the local Redis that
+``featurestore redis start`` runs.
 """
 
 from __future__ import annotations
@@ -15,35 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlparse
 
 from featurestore.errors import ConfigError
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6399/0"
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-@dataclass(frozen=True)
-class Settings:
-    repo_path: Path
-    redis_url: str
-
-    @property
-    def data_dir(self) -> Path:
-        """The project's data directory, beside the Feast repo."""
-        return self.repo_path.parent / "data"
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        repo = Path(env.get("FEATURESTORE_REPO_PATH") or PROJECT_ROOT / "feature_repo")
-        repo = repo.expanduser().resolve()
-        if not (repo / "feature_store.yaml").is_file():
-            raise ConfigError(f"no feature_store.yaml in {repo} (set FEATURESTORE_REPO_PATH)")
-        url = env.get("FEATURESTORE_REDIS_URL") or DEFAULT_REDIS_URL
-        parse_redis_url(url)
-        return cls(repo_path=repo, redis_url=url)
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 Every DuckDB connection of the library comes from ``connect``: in memory, in UTC (so
 ``TIMESTAMPTZ`` values print and partition the same on every machine), DuckDB's own
 progress bar off (ours is rich's), spilling to one temp folder, with optional thread and
-memory limits. Identifiers and literals are quoted by ``ident`` and ``literal`` only.
-A project's tables (raw sources, feature tables) are registered on such a connection by
-``featurestore.project.Project.connect``.
+memory limits. Identifiers and literals are quoted by ``ident`` and ``literal`` only, and
+a Feast file source (one file, a hive-partitioned folder or a glob) is read through
+``parquet_scan``. A project's tables (raw sources, feature tables) are registered on
+such a connection by ``featurestore.project.Project.connect``.
 """
 
 from __future__ import annotations
@@ -55,3 +56,15 @@ def literal(text: str) -> str:
 def path_literal(path: Path | str) -> str:
     """A file path as a SQL string literal."""
     return literal(str(path))
+
+
+def parquet_scan(path: str | Path) -> str:
+    """A DuckDB ``read_parquet(...)`` over every file of a file source: one file, a
+    hive-partitioned folder, or a glob."""
+    text = str(path)
+    if any(ch in text for ch in "*?["):
+        return f"read_parquet({path_literal(text)}, hive_partitioning = true)"
+    if Path(text).is_dir():
+        pattern = Path(text) / "**" / "*.parquet"
+        return f"read_parquet({path_literal(pattern)}, hive_partitioning = true)"
+    return f"read_parquet({path_literal(text)})"

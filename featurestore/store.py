@@ -10,10 +10,11 @@ from feast.repo_config import FeastConfigError, RepoConfig
 from pydantic import ValidationError
 
 from featurestore.feast_plugins.redis_online_store import TYPE_NAME
-from featurestore.settings import Settings, parse_redis_url
+from featurestore.project import Project
+from featurestore.settings import parse_redis_url
 
 
-def repo_config(settings: Settings) -> RepoConfig:
+def repo_config(settings: Project) -> RepoConfig:
     """The repo's ``feature_store.yaml`` (read as Feast reads it), pointed at
     ``settings.redis_url`` unless the YAML names a connection itself."""
     path = settings.repo_path / "feature_store.yaml"
@@ -30,5 +31,5 @@ def repo_config(settings: Settings) -> RepoConfig:
     return config
 
 
-def open_store(settings: Settings) -> FeatureStore:
+def open_store(settings: Project) -> FeatureStore:
     return FeatureStore(repo_path=str(settings.repo_path), config=repo_config(settings))

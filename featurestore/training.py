@@ -3,7 +3,10 @@
 A label query (DuckDB SQL over the project's tables, for example ``FROM flights``)
 gives the entity frame: the join keys, an ``event_timestamp`` and the label. The
 offline store joins each row with the latest feature values known at that time.
-The label query of feature service ``NAME`` lives in ``feature_repo/labels/NAME.sql``.
+The label query of feature service ``NAME`` lives in the project's labels folder,
+``labels/NAME.sql``. It returns one row per training example: the join keys of the
+service's entities, an ``event_timestamp`` (the moment the prediction would be made;
+features are joined as of then), and any label or other columns, which pass through.
 
     build_training_set(...)   the training frame in memory (pandas)
     write_training_set(...)   streamed to Parquet, plus a manifest beside it
@@ -19,11 +22,10 @@ from pathlib import Path
 import pandas as pd
 from feast import FeatureService, FeatureStore
 
-from featurestore import tables
 from featurestore.errors import ConfigError, InvalidRequestError, UnknownFeatureServiceError
 from featurestore.offline import DuckDBRetrievalJob, ProgressCallback
 from featurestore.offline.manifest import Manifest, build_manifest, manifest_path
-from featurestore.settings import Settings
+from featurestore.project import Project
 
 __all__ = [
     "build_training_set",
@@ -37,11 +39,11 @@ __all__ = [
 ]
 
 
-def label_query_path(settings: Settings, feature_service: str) -> Path:
-    return settings.repo_path / "labels" / f"{feature_service}.sql"
+def label_query_path(settings: Project, feature_service: str) -> Path:
+    return settings.label_query_path(feature_service)
 
 
-def label_query(settings: Settings, feature_service: str, limit: int | None = None) -> str:
+def label_query(settings: Project, feature_service: str, limit: int | None = None) -> str:
     """The service's label query (``labels/NAME.sql``), optionally limited to N rows."""
     path = label_query_path(settings, feature_service)
     if not path.is_file():
@@ -58,9 +60,9 @@ def limited(label_sql: str, limit: int | None) -> str:
     return f"SELECT * FROM ({body}) AS labels LIMIT {int(limit)}"
 
 
-def entity_frame(settings: Settings, label_sql: str, limit: int | None = None) -> pd.DataFrame:
+def entity_frame(settings: Project, label_sql: str, limit: int | None = None) -> pd.DataFrame:
     """Run a label query over the project's tables into pandas; timestamps in UTC."""
-    con = tables.connect(settings.data_dir)
+    con = settings.connect()
     try:
         frame = con.execute(limited(label_sql, limit)).df()
     finally:
@@ -119,7 +121,7 @@ def training_set(
 
 
 def build_training_set(
-    settings: Settings,
+    settings: Project,
     store: FeatureStore,
     feature_service: str,
     label_sql: str | None = None,
@@ -134,7 +136,7 @@ def build_training_set(
 
 
 def write_training_set(
-    settings: Settings,
+    settings: Project,
     store: FeatureStore,
     feature_service: str,
     output: Path,

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from featurestore.errors import SchemaDriftError
-from ingestion.job import Column, Job
+from featurestore.job_spec import Column, Job
 
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT"}
 _INTEGER_TYPES |= {"USMALLINT", "UINTEGER", "UBIGINT"}

@@ -1,7 +1,7 @@
 """Run history: one row per job run, in SQLite under ``data/ingestion/runs.sqlite``.
 
 A run is recorded as ``running`` when it starts and updated when it ends
-(``success``, ``empty``, ``failed``). A run whose process died is shown as
+(``success``, ``up to date``, ``failed``). A run whose process died is shown as
 ``interrupted`` (its pid no longer exists). Incremental runs start where the job's
 last successful run ended.
 """
@@ -15,9 +15,12 @@ from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from featurestore.layout import DataLayout
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -58,7 +61,7 @@ class RunRecord:
 
 
 def history_path(data_dir: Path) -> Path:
-    return data_dir / "ingestion" / "runs.sqlite"
+    return DataLayout(data_dir).history
 
 
 @contextmanager
@@ -105,7 +108,8 @@ def last_success_end(data_dir: Path, job: str) -> datetime | None:
         return None
     with _connect(data_dir) as con:
         row = con.execute(
-            "SELECT max(window_end) FROM runs WHERE job = ? AND status IN ('success', 'empty')",
+            "SELECT max(window_end) FROM runs "
+            "WHERE job = ? AND status IN ('success', 'empty', 'up to date')",
             (job,),
         ).fetchone()
     return datetime.fromisoformat(row[0]) if row and row[0] else None
@@ -131,6 +135,8 @@ def runs(data_dir: Path, job: str | None = None, limit: int | None = None) -> li
 
 def runs_frame(data_dir: Path, job: str | None = None, limit: int | None = None) -> pd.DataFrame:
     """The run history as a DataFrame, newest first (one column per RunRecord field)."""
+    import pandas as pd
+
     records = runs(data_dir, job, limit)
     columns = list(RunRecord.__dataclass_fields__)
     return pd.DataFrame([asdict(r) for r in records], columns=columns)

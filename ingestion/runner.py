@@ -31,17 +31,18 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from featurestore import tables
+from featurestore import job_graph, sql
 from featurestore.errors import (
     ExpectationError,
     FeatureStoreError,
     IngestionError,
     JobSQLError,
+    UnknownTableError,
 )
-from ingestion import dag, history, partitions, storage, window
+from featurestore.job_spec import Job, discover_jobs
+from featurestore.project import Project
+from ingestion import history, partitions, storage, window
 from ingestion.checks import CheckPlan, plan_checks
-from ingestion.job import JOBS_DIR, Job, discover_jobs
-from ingestion.raw import check_raw_schema, load_raw_tables
 
 _LINE = re.compile(r"LINE (\d+):")
 _EXAMPLES = 3
@@ -64,15 +65,14 @@ class JobResult:
     rows_quarantined: int = 0
 
 
-def feature_table_path(data_dir: Path, table: str) -> Path:
+def feature_table_path(project: Project, table: str) -> Path:
     """The feature table as Feast's FileSource names it (a hive-partitioned folder)."""
-    return storage.table_path(data_dir, table)
+    return project.layout.table(table)
 
 
 def run_jobs(
-    data_dir: Path,
+    project: Project,
     names: Iterable[str] | None = None,
-    jobs_dir: Path = JOBS_DIR,
     *,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -84,18 +84,19 @@ def run_jobs(
 
     With ``start``/``end`` every job replaces exactly that window; without ``start``
     each job continues from its last successful run (or its header's ``start``) up to
-    the last complete day or hour before ``now``.
+    the last complete day or hour before ``now``. Before any job runs, every table the
+    selected jobs read must be a declared raw source, a job or a feature table, and the
+    raw sources they read must match their declared schemas.
     """
-    jobs = discover_jobs(jobs_dir)
+    jobs = discover_jobs(project.jobs_dir)
     selected = list(names) if names else sorted(jobs)
-    plan = dag.levels(selected, jobs)
-    load_raw_tables(data_dir)
-    check_raw_schema(data_dir)
+    plan = job_graph.levels(selected, jobs)
+    _check_inputs(project, [job for level in plan for job in level], jobs)
     results: list[JobResult] = []
     for level in plan:
         with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(level)))) as pool:
             futures = [
-                pool.submit(_run_one, data_dir, job, start, end, max_bad_rows, now) for job in level
+                pool.submit(_run_one, project, job, start, end, max_bad_rows, now) for job in level
             ]
             errors = [f.exception() for f in futures if f.exception() is not None]
             if errors:
@@ -104,13 +105,35 @@ def run_jobs(
     return results
 
 
+def _check_inputs(project: Project, selected: list[Job], jobs: dict[str, Job]) -> None:
+    """Every table the jobs read is known, and the raw sources among them match their
+    declared schemas (nothing has been written yet)."""
+    known = {name.lower() for name in (*project.table_names(), *jobs)}
+    known |= {f"{name.lower()}_quarantine" for name in jobs}
+    sources = {name.lower() for name in project.sources}
+    raw: set[str] = set()
+    for job in selected:
+        for table in sorted(job_graph.tables_read(job)):
+            if table.lower() not in known:
+                raise UnknownTableError(job.name, job.path, table, list(project.sources))
+            if table.lower() in sources:
+                raw.add(table.lower())
+    if raw:
+        from featurestore.raw import check_sources
+
+        con = sql.connect()
+        try:
+            check_sources(con, project.sources, only=raw)
+        finally:
+            con.close()
+
+
 def backfill(
-    data_dir: Path,
+    project: Project,
     names: Iterable[str] | None,
     start: datetime,
     end: datetime,
     step: timedelta,
-    jobs_dir: Path = JOBS_DIR,
     *,
     max_bad_rows: float | None = None,
 ) -> list[JobResult]:
@@ -119,9 +142,8 @@ def backfill(
     results: list[JobResult] = []
     for window_start, window_end in window.steps(start, end, step):
         results += run_jobs(
-            data_dir,
+            project,
             selected,
-            jobs_dir,
             start=window_start,
             end=window_end,
             max_bad_rows=max_bad_rows,
@@ -130,43 +152,59 @@ def backfill(
 
 
 def _run_one(
-    data_dir: Path,
+    project: Project,
     job: Job,
     start: datetime | None,
     end: datetime | None,
     max_bad_rows: float | None,
     now: datetime | None,
 ) -> JobResult:
-    target = feature_table_path(data_dir, job.name)
-    with storage.table_lock(data_dir, job.name):
-        span = window.resolve(job, data_dir, start, end, now)
+    target = feature_table_path(project, job.name)
+    with storage.table_lock(project.data_dir, job.name):
+        span = window.resolve(job, project.data_dir, start, end, now)
         if span is None:
             return JobResult(job.name, target, 0, 0.0, status="up to date")
         threshold = job.max_bad_rows if max_bad_rows is None else max_bad_rows
-        return run_job(data_dir, job, span, threshold, incremental=start is None)
+        return run_job(project, job, span, threshold, incremental=start is None)
 
 
 def run_job(
-    data_dir: Path,
+    project: Project,
     job: Job,
     span: tuple[datetime, datetime],
     max_bad_rows: float,
     *,
     incremental: bool = False,
 ) -> JobResult:
-    """One run of ``job`` over ``span``; the caller holds the job's lock."""
+    """One run of ``job`` over ``span``; the caller holds the job's lock.
+
+    An incremental run whose window holds no rows at all (nothing new yet: a weekend,
+    a holiday) is recorded as ``up to date`` and writes nothing; an explicit window or a
+    backfill with no rows fails the ``rows > 0`` rule.
+    """
+    data_dir = project.data_dir
     started = time.perf_counter()
     run_id = storage.new_run_id()
     history.record_start(data_dir, run_id, job.name, *span)
     staging: Path | None = None
     try:
-        con = tables.connect(data_dir, dag.tables_read(job) or None)
+        con = project.connect(job_graph.tables_read(job))
         try:
             plan = _bind(con, job, span)
             staging = storage.new_staging(data_dir, job.name, run_id)
             found = _check_and_write(con, job, plan, span, staging)
             rows_in, bad = found.rows_in, found.bad_rows
             quarantine = _write_quarantine(con, data_dir, job, plan, run_id) if bad else None
+            if rows_in == 0 and incremental:
+                shutil.rmtree(staging, ignore_errors=True)
+                staging = None
+                seconds = time.perf_counter() - started
+                history.record_end(
+                    data_dir, run_id, job.name, "up to date", rows_in=0, rows_written=0,
+                    rows_quarantined=0, seconds=seconds,
+                )  # fmt: skip
+                return JobResult(job.name, feature_table_path(project, job.name), 0, seconds,
+                                 "up to date", run_id, *span, 0, 0)  # fmt: skip
             _check_table(con, job, rows_in, dict(found.bad_by_rule), max_bad_rows, quarantine)
             if found.duplicates:
                 _fail_on_duplicates(con, job, plan, span, rows_in)
@@ -181,7 +219,7 @@ def run_job(
                 data_dir, run_id, job.name, "empty", rows_in=rows_in, rows_written=0,
                 rows_quarantined=bad, seconds=seconds,
             )  # fmt: skip
-            return JobResult(job.name, feature_table_path(data_dir, job.name), 0, seconds,
+            return JobResult(job.name, feature_table_path(project, job.name), 0, seconds,
                              "empty", run_id, *span, rows_in, bad)  # fmt: skip
         storage.link_outside_window(data_dir, job.name, staging, *span)
         storage.commit(data_dir, job.name, staging, run_id)
@@ -201,7 +239,7 @@ def run_job(
         rows_quarantined=bad, seconds=seconds,
     )  # fmt: skip
     return JobResult(
-        job.name, feature_table_path(data_dir, job.name), written, seconds, "success", run_id,
+        job.name, feature_table_path(project, job.name), written, seconds, "success", run_id,
         *span, rows_in, bad,
     )  # fmt: skip
 
@@ -340,7 +378,7 @@ def _write_quarantine(
     con.execute(
         f"COPY (SELECT * EXCLUDE (__rule), __rule AS _rule, '{run_id}' AS _run_id "
         f"FROM __bad ORDER BY ALL) "
-        f"TO {tables.quote_path(tmp)} (FORMAT parquet, COMPRESSION zstd)"
+        f"TO {sql.path_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)"
     )
     tmp.rename(target)
     return target
@@ -358,8 +396,7 @@ def _format(names: list[str], row: tuple[object, ...]) -> str:
     return ", ".join(f"{n}={v!r}" if isinstance(v, str) else f"{n}={v}" for n, v in pairs)
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_ident = sql.ident
 
 
 def _escape(text: str) -> str:

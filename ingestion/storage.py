@@ -46,8 +46,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from featurestore import tables
 from featurestore.errors import IngestionError
+from featurestore.layout import DataLayout
 
 PARTITION_COLUMNS = {"day": ("partition_date",), "hour": ("partition_date", "partition_hour")}
 _STAGING_PREFIX = ".staging-"
@@ -56,15 +56,15 @@ _KEEP_VERSIONS = 2
 
 def table_path(data_dir: Path, table: str) -> Path:
     """The path Feast's FileSource names: a link to the current version folder."""
-    return tables.features_dir(data_dir) / f"{table}.parquet"
+    return DataLayout(data_dir).table(table)
 
 
 def versions_dir(data_dir: Path, table: str) -> Path:
-    return tables.features_dir(data_dir) / ".versions" / table
+    return DataLayout(data_dir).versions(table)
 
 
 def quarantine_dir(data_dir: Path, table: str) -> Path:
-    return tables.features_dir(data_dir) / f"{table}.quarantine"
+    return DataLayout(data_dir).quarantine(table)
 
 
 def new_run_id() -> str:
@@ -98,7 +98,7 @@ def current_version(data_dir: Path, table: str) -> Path | None:
 @contextmanager
 def table_lock(data_dir: Path, table: str) -> Iterator[None]:
     """One run of a job at a time, across processes (released when the process dies)."""
-    lock_dir = tables.features_dir(data_dir) / ".locks"
+    lock_dir = DataLayout(data_dir).locks
     lock_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_dir / f"{table}.lock", os.O_CREAT | os.O_RDWR, 0o644)
     try:

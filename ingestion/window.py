@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from featurestore.errors import WindowError
+from featurestore.job_spec import Job
 from ingestion import history
-from ingestion.job import Job
 
 GRAIN_STEP = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
 _DURATION = re.compile(r"^\s*(\d+)\s*([dh])\s*$")

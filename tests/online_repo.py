@@ -33,8 +33,8 @@ from feast.types import Array, Bool, Bytes, Float32, Float64, Int32, Int64, Stri
 from api import create_app
 from api.protocol import InlineHttpProtocol
 from api.settings import ApiSettings
+from featurestore.project import Project
 from featurestore.redis_server import LocalRedis, free_port
-from featurestore.settings import Settings
 from featurestore.store import open_store
 
 PROJECT = "online_test"
@@ -108,12 +108,12 @@ def definitions(repo: Path) -> list[object]:
     return [user, item, user_stats, item_stats, user_item, model]
 
 
-def make_repo(target: Path, redis_url: str) -> tuple[Settings, FeatureStore]:
+def make_repo(target: Path, redis_url: str) -> tuple[Project, FeatureStore]:
     """Write the repo under ``target``, apply it, and return its settings and store."""
     repo = target / "online_repo"
     (repo / "data").mkdir(parents=True, exist_ok=True)
     (repo / "feature_store.yaml").write_text(FEATURE_STORE_YAML)
-    settings = Settings(repo_path=repo, redis_url=redis_url)
+    settings = Project.for_repo(repo, redis_url=redis_url)
     store = open_store(settings)
     store.apply(definitions(repo))  # type: ignore[arg-type]
     return settings, store
@@ -123,7 +123,7 @@ def make_repo(target: Path, redis_url: str) -> tuple[Settings, FeatureStore]:
 class OnlineRepo:
     """The small repo, applied, with its own empty Redis database."""
 
-    settings: Settings
+    settings: Project
     store: FeatureStore
     redis: redis.Redis
 
@@ -150,7 +150,7 @@ def online_repo(tmp_path_factory: pytest.TempPathFactory, redis_server: LocalRed
 class ServerThread:
     """Our app under uvicorn with our HTTP protocol, in a thread, on a free port."""
 
-    def __init__(self, settings: Settings, api: ApiSettings | None = None) -> None:
+    def __init__(self, settings: Project, api: ApiSettings | None = None) -> None:
         self.port = free_port()
         app = create_app(settings, api or ApiSettings(registry_refresh_seconds=0))
         config = uvicorn.Config(

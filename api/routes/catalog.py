@@ -18,7 +18,7 @@ def _catalog(request: Request) -> Catalog:
     """The catalog, from the registry the online path keeps: it is re-read in the
     background every FEATURESTORE_REGISTRY_REFRESH seconds, so an apply shows up here
     without a restart and no request waits for the registry."""
-    return load_catalog(request.app.state.lookup.registry.store)
+    return load_catalog(request.app.state.lookup.registry.store, request.app.state.settings)
 
 
 CatalogDep = Annotated[Catalog, Depends(_catalog)]

@@ -6,6 +6,8 @@ catalog.search("wind", entity="origin")
 catalog.lineage("carrier_daily:cancel_rate_7d")
 """
 
+from pathlib import Path
+
 from feast import FeatureStore
 
 from featurestore.catalog.build import Catalog, build_catalog
@@ -20,11 +22,14 @@ from featurestore.catalog.model import (
     ViewInfo,
 )
 from featurestore.catalog.search import SearchHit
+from featurestore.project import Project
 
 
-def load_catalog(store: FeatureStore) -> Catalog:
-    """The catalog of a store's registry, with the project's SQL jobs."""
-    return build_catalog(store, load_jobs())
+def load_catalog(store: FeatureStore, project: Project | None = None) -> Catalog:
+    """The catalog of a store's registry, with the project's SQL jobs (the project of the
+    store's repo by default); paths are shown relative to the project folder."""
+    project = project or Project.for_repo(Path(store.repo_path))
+    return build_catalog(store, load_jobs(project), project)
 
 
 __all__ = [

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 from feast import FeatureStore, FeatureView
 
+from featurestore import sql
 from featurestore.catalog.model import (
     EntityInfo,
     FeatureInfo,
@@ -20,7 +21,7 @@ from featurestore.catalog.model import (
 )
 from featurestore.catalog.search import SearchHit, search
 from featurestore.errors import UnknownFeatureError, UnknownFeatureServiceError
-from featurestore.sources import parquet_scan
+from featurestore.project import Project
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,10 @@ def _freshness(view: FeatureView, table: str, timestamp_field: str) -> Freshness
     materialized = max(intervals) if intervals else None
     if not table or not (Path(table).exists() or any(c in table for c in "*?[")):
         return Freshness(latest_event=None, rows=None, materialized_until=materialized)
-    con = duckdb.connect()
+    con = sql.connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         row = con.execute(
-            f'SELECT max("{timestamp_field}"), count(*) FROM {parquet_scan(table)}'
+            f"SELECT max({sql.ident(timestamp_field)}), count(*) FROM {sql.parquet_scan(table)}"
         ).fetchone()
     except duckdb.Error:
         row = None
@@ -86,13 +86,19 @@ def _freshness(view: FeatureView, table: str, timestamp_field: str) -> Freshness
     return Freshness(latest_event=latest, rows=rows, materialized_until=materialized)
 
 
-def build_catalog(store: FeatureStore, jobs: Mapping[str, JobInfo] | None = None) -> Catalog:
-    """Read the registry (cached) and each view's table; ``jobs`` maps job name to job."""
+def build_catalog(
+    store: FeatureStore,
+    jobs: Mapping[str, JobInfo] | None = None,
+    project: Project | None = None,
+) -> Catalog:
+    """Read the registry (cached) and each view's table; ``jobs`` maps job name to job.
+    With ``project``, table paths are shown relative to its folder."""
     jobs = jobs or {}
-    registry, project = store.registry, store.project
-    feature_views = registry.list_feature_views(project, allow_cache=True)
-    feature_services = registry.list_feature_services(project, allow_cache=True)
-    entities = registry.list_entities(project, allow_cache=True)
+    shown = project.relative if project is not None else str
+    registry, name = store.registry, store.project
+    feature_views = registry.list_feature_views(name, allow_cache=True)
+    feature_services = registry.list_feature_services(name, allow_cache=True)
+    entities = registry.list_entities(name, allow_cache=True)
     join_key_of = {e.name: e.join_key for e in entities}
 
     used_by: dict[str, list[str]] = {}
@@ -142,7 +148,7 @@ def build_catalog(store: FeatureStore, jobs: Mapping[str, JobInfo] | None = None
             join_keys=keys,
             ttl_seconds=view.ttl.total_seconds() if view.ttl else None,
             source=source.name if source else "",
-            table=table,
+            table=shown(table) if table else "",
             timestamp_field=timestamp_field,
             job=job,
             freshness=freshness,
@@ -161,7 +167,7 @@ def build_catalog(store: FeatureStore, jobs: Mapping[str, JobInfo] | None = None
                 entities=list(view.entities),
                 join_keys=keys,
                 job=job.name if job else job_name,
-                table=table,
+                table=shown(table) if table else "",
                 source=source.name if source else "",
                 freshness=freshness,
                 used_by=used_by.get(ref, []),

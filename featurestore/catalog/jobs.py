@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from featurestore.catalog.model import JobInfo
+from featurestore.job_graph import upstream_of
+from featurestore.job_spec import discover_jobs
+from featurestore.project import Project
 
 
-def load_jobs() -> dict[str, JobInfo]:
-    """Every job of the ingestion package, by name (views name theirs in the ``job`` tag)."""
-    from ingestion import discover_jobs
-    from ingestion.dag import upstream_of
-
-    jobs = discover_jobs()
+def load_jobs(project: Project) -> dict[str, JobInfo]:
+    """Every job of the project, by name (views name theirs in the ``job`` tag); paths are
+    relative to the project folder."""
+    jobs = discover_jobs(project.jobs_dir) if project.jobs_dir.is_dir() else {}
     return {
         name: JobInfo(
             name=job.name,
-            path=str(job.path),
+            path=project.relative(job.path),
             description=job.description,
             grain=job.grain,
             upstream=upstream_of(job, jobs),

@@ -1,5 +1,7 @@
 """The ``featurestore`` command line.
 
+Every command works on one project (``featurestore.project``): ``--project DIR``, else
+``FEATURESTORE_PROJECT``, else the project file in the current folder or a parent.
 Known errors become one clear line on stderr and exit code 1; ``--debug`` (or
 ``FEATURESTORE_DEBUG=1``) shows the traceback instead.
 """
@@ -16,8 +18,10 @@ from featurestore.cli import (
     catalog_cmd,
     demo_cmd,
     ingest_cmd,
+    init_cmd,
     materialize_cmd,
     plan_cmd,
+    raw_cmd,
     redis_cmd,
     training_cmd,
 )
@@ -29,6 +33,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("init")(init_cmd.init)
+app.add_typer(raw_cmd.app, name="raw")
 app.add_typer(redis_cmd.app, name="redis")
 app.add_typer(ingest_cmd.app, name="ingest")
 app.add_typer(api_cmd.app, name="api")
@@ -47,9 +53,19 @@ _debug = False
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    project: str = typer.Option(
+        None,
+        "--project",
+        "-p",
+        help="The project folder (default: FEATURESTORE_PROJECT, else the folder holding "
+        "featurestore.yaml here or above).",
+    ),
 ) -> None:
     global _debug
     _debug = debug
+    if project:
+        # Commands and the processes they start (the API's workers) find it there.
+        os.environ["FEATURESTORE_PROJECT"] = os.path.abspath(project)
 
 
 def main() -> None:

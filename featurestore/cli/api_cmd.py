@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from featurestore.errors import FeatureStoreError
-from featurestore.settings import Settings
+from featurestore.project import Project
 
 app = typer.Typer(help="Run the HTTP API in the background.", no_args_is_help=True)
 console = Console()
@@ -47,12 +47,20 @@ def serve(
     ),
 ) -> None:
     """Serve the API in the foreground (Ctrl-C stops it)."""
-    Settings.from_env()  # fail here, with one line, if the project is broken
+    project = Project.find()  # fail here, with one line, if the project is broken
+    os.environ.update(_project_env(project))
     os.execv(sys.executable, uvicorn_args(host, port, workers))
 
 
-def _run_dir(settings: Settings) -> Path:
-    return settings.data_dir / "run"
+def _project_env(project: Project) -> dict[str, str]:
+    """What the server's workers need to find this project wherever they start."""
+    if project.project_file is not None:
+        return {"FEATURESTORE_PROJECT": str(project.root)}
+    return {"FEATURESTORE_REPO_PATH": str(project.repo_path)}
+
+
+def _run_dir(settings: Project) -> Path:
+    return settings.layout.run
 
 
 def _pid(pidfile: Path) -> int | None:
@@ -81,7 +89,7 @@ def start(
     timeout: float = typer.Option(90.0, help="Seconds to wait for /health."),
 ) -> None:
     """Start the API in the background; logs in data/run/api.log."""
-    settings = Settings.from_env()
+    settings = Project.find()
     run_dir = _run_dir(settings)
     run_dir.mkdir(parents=True, exist_ok=True)
     pidfile, logfile = run_dir / "api.pid", run_dir / "api.log"
@@ -96,6 +104,7 @@ def start(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **_project_env(settings)},
         )
     pidfile.write_text(f"{proc.pid} {url}\n")
     deadline = time.monotonic() + timeout
@@ -114,7 +123,7 @@ def start(
 @app.command()
 def stop() -> None:
     """Stop the background API."""
-    pidfile = _run_dir(Settings.from_env()) / "api.pid"
+    pidfile = _run_dir(Project.find()) / "api.pid"
     pid = _pid(pidfile)
     if pid is None:
         console.print("no api running")
@@ -132,7 +141,7 @@ def stop() -> None:
 @app.command()
 def status() -> None:
     """Say whether the background API runs."""
-    pidfile = _run_dir(Settings.from_env()) / "api.pid"
+    pidfile = _run_dir(Project.find()) / "api.pid"
     pid = _pid(pidfile)
     if pid is None:
         console.print("api not running")

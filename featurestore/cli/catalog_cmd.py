@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from featurestore.settings import Settings
+from featurestore.project import Project
 
 app = typer.Typer(
     help="Browse the feature catalog: lineage, freshness, models.", no_args_is_help=True
@@ -21,7 +21,8 @@ def _catalog() -> Any:
     from featurestore.catalog import load_catalog
     from featurestore.store import open_store
 
-    return load_catalog(open_store(Settings.from_env()))
+    project = Project.find()
+    return load_catalog(open_store(project), project)
 
 
 def _when(value: Any) -> str:
@@ -97,7 +98,7 @@ def new_model(
     """
     from featurestore.catalog import feature_service_module
 
-    settings = Settings.from_env()
+    settings = Project.find()
     code = feature_service_module(_catalog(), name, features, description=description, owner=owner)
     target = settings.repo_path / f"{name}.py"
     if target.exists():

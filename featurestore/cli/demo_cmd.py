@@ -9,44 +9,30 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from featurestore import tables
 from featurestore.errors import FeatureStoreError
-from featurestore.settings import Settings
+from featurestore.project import Project
 
 app = typer.Typer(help="Steps of `make demo`.", no_args_is_help=True)
 console = Console()
-
-_LAST_FLIGHT = """
-SELECT carrier, flight, tailnum, origin, dest, time_hour + to_minutes(minute) AS scheduled
-FROM flights
-WHERE tailnum IS NOT NULL AND dep_time IS NOT NULL
-ORDER BY scheduled DESC, carrier, flight
-LIMIT 1
-"""
 
 
 @app.command()
 def lookup(
     url: str = typer.Option("http://127.0.0.1:6566", help="The API's base URL."),
-    feature_service: str = typer.Option("departure_delay_model", help="Model to look up."),
+    feature_service: str = typer.Option(
+        None, help="Model to look up (default: the first feature service, by name)."
+    ),
 ) -> None:
-    """Look up a model's features for the last flight of 2013 through the HTTP API."""
-    settings = Settings.from_env()
-    con = tables.connect(settings.data_dir)
-    try:
-        row = con.execute(_LAST_FLIGHT).fetchone()
-    finally:
-        con.close()
-    if row is None:
-        raise FeatureStoreError("no flights table; run: featurestore ingest run")
-    carrier, flight, tailnum, origin, dest, scheduled = row
-    body = {
-        "feature_service": feature_service,
-        "entities": {"origin": [origin], "carrier": [carrier], "tailnum": [tailnum]},
-    }
-    console.print(
-        f"flight {carrier}{flight} {origin}->{dest}, aircraft {tailnum}, scheduled {scheduled}"
-    )
+    """Look up a model's features over the HTTP API, for the entity of the newest row
+    in its feature tables."""
+    from featurestore.online.examples import example_lookup
+    from featurestore.store import open_store
+
+    example = example_lookup(open_store(Project.find()), feature_service)
+    feature_service = example.feature_service
+    body = {"feature_service": feature_service, "entities": example.entities}
+    shown = ", ".join(f"{key}={values[0]}" for key, values in example.entities.items())
+    console.print(f"{feature_service} for the newest entity in its feature tables: {shown}")
     console.print(f"POST {url}/get-online-features {json.dumps(body)}")
     answer = httpx.post(f"{url}/get-online-features", json=body, timeout=30)
     if answer.status_code != 200:
@@ -64,6 +50,6 @@ def lookup(
     console.print(table)
     if any("OUTSIDE_MAX_AGE" in result["statuses"] for result in document["results"]):
         console.print(
-            "OUTSIDE_MAX_AGE: the value is older than its feature view's TTL (the demo data is "
-            "from 2013); the server still returns the latest value, marked stale."
+            "OUTSIDE_MAX_AGE: the value is older than its feature view's TTL; the server "
+            "still returns the latest value, marked stale."
         )

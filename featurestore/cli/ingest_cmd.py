@@ -10,12 +10,12 @@ from rich.console import Console
 from rich.table import Table
 
 from featurestore.errors import IngestionError, WindowError
-from featurestore.settings import Settings
+from featurestore.project import Project
 
 if TYPE_CHECKING:
     from ingestion import JobResult
 
-app = typer.Typer(help="Run the SQL feature jobs in ingestion/jobs/.", no_args_is_help=True)
+app = typer.Typer(help="Run the project's SQL feature jobs.", no_args_is_help=True)
 console = Console()
 
 _JOBS = typer.Argument(None, help="Job names (default: all); upstream jobs run first.")
@@ -34,10 +34,10 @@ def run(
     """Replace the window's partitions; without --start, continue from the last success."""
     from ingestion import run_jobs
 
-    settings = Settings.from_env()
+    settings = Project.find()
     with console.status("running feature jobs"):
         results = run_jobs(
-            settings.data_dir,
+            settings,
             jobs or None,
             start=_time(start, "--start"),
             end=_time(end, "--end"),
@@ -58,12 +58,12 @@ def backfill(
     from ingestion import backfill as run_backfill
     from ingestion.window import parse_step
 
-    settings = Settings.from_env()
+    settings = Project.find()
     begin, finish = _time(start, "--start"), _time(end, "--end")
     assert begin is not None and finish is not None
     with console.status("backfilling feature jobs"):
         results = run_backfill(
-            settings.data_dir,
+            settings,
             jobs or None,
             begin,
             finish,
@@ -81,7 +81,7 @@ def status(
     """The run history: window, status, rows and duration of each run."""
     from ingestion import runs
 
-    records = runs(Settings.from_env().data_dir, job, limit)
+    records = runs(Project.find().data_dir, job, limit)
     table = Table("job", "window", "status", "in", "written", "quarantined", "s", "error")
     for r in records:
         table.add_row(
@@ -113,7 +113,7 @@ def _print_results(results: list[JobResult]) -> None:
 
 
 def _time(value: str | None, option: str) -> datetime | None:
-    from ingestion.job import parse_time
+    from featurestore.job_spec import parse_time
 
     if value is None:
         return None
@@ -124,7 +124,7 @@ def _time(value: str | None, option: str) -> datetime | None:
 
 
 def _share(value: str | None) -> float | None:
-    from ingestion.job import parse_share
+    from featurestore.job_spec import parse_share
 
     if value is None:
         return None

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import typer
 from dateutil import parser
 
-from featurestore.settings import Settings
+from featurestore.project import Project
 
 
 def _moment(text: str) -> datetime:
@@ -28,7 +28,7 @@ def materialize(
     from featurestore.materialize import run
     from featurestore.store import open_store
 
-    settings = Settings.from_env()
+    settings = Project.find()
     run.materialize(open_store(settings), _moment(start), _moment(end), views or None)
 
 
@@ -40,5 +40,5 @@ def materialize_incremental(
     from featurestore.materialize import run
     from featurestore.store import open_store
 
-    settings = Settings.from_env()
+    settings = Project.find()
     run.materialize_incremental(open_store(settings), _moment(end), views or None)

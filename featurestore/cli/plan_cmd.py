@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from featurestore.plan import Plan
-from featurestore.settings import Settings
+from featurestore.project import Project
 
 console = Console()
 
@@ -34,7 +34,7 @@ def plan() -> None:
     from featurestore.apply import plan_apply
     from featurestore.plan import describe_breaking
 
-    result = plan_apply(Settings.from_env())
+    result = plan_apply(Project.find())
     _print(result)
     if result.breaking:
         for line in describe_breaking(result):
@@ -50,6 +50,6 @@ def apply(
     """Apply the definitions to the registry, refusing changes that break models."""
     from featurestore.apply import apply as apply_definitions
 
-    result = apply_definitions(Settings.from_env(), allow_breaking=allow_breaking)
+    result = apply_definitions(Project.find(), allow_breaking=allow_breaking)
     _print(result)
     console.print("applied")

@@ -6,27 +6,28 @@ import typer
 from rich.console import Console
 
 from featurestore.errors import ConfigError
+from featurestore.project import Project
 from featurestore.redis_server import LocalRedis
-from featurestore.settings import Settings, parse_redis_url
+from featurestore.settings import parse_redis_url
 
 app = typer.Typer(help="Run a local redis-server for the online store.", no_args_is_help=True)
 console = Console()
 
 
-def local_redis(settings: Settings) -> LocalRedis:
+def local_redis(settings: Project) -> LocalRedis:
     address = parse_redis_url(settings.redis_url)
     if not address.is_local:
         raise ConfigError(
             f"FEATURESTORE_REDIS_URL points at {address.host}:{address.port}, not at this "
             "machine; the local Redis commands only manage a redis-server on 127.0.0.1"
         )
-    return LocalRedis(workdir=settings.data_dir / "redis", port=address.port)
+    return LocalRedis(workdir=settings.layout.redis, port=address.port)
 
 
 @app.command()
 def start() -> None:
     """Start redis-server on 127.0.0.1 (port from FEATURESTORE_REDIS_URL), data in data/redis/."""
-    server = local_redis(Settings.from_env())
+    server = local_redis(Project.find())
     already = server.status().running
     server.start()
     verb = "already running" if already else "started"
@@ -36,7 +37,7 @@ def start() -> None:
 @app.command()
 def stop() -> None:
     """Stop the local redis-server, saving its snapshot."""
-    server = local_redis(Settings.from_env())
+    server = local_redis(Project.find())
     if server.stop():
         console.print(f"redis stopped ({server.url})")
     else:
@@ -46,7 +47,7 @@ def stop() -> None:
 @app.command()
 def status() -> None:
     """Say whether the local redis-server runs, its version and key count."""
-    server = local_redis(Settings.from_env())
+    server = local_redis(Project.find())
     state = server.status()
     if state.running:
         console.print(

@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from featurestore.settings import Settings
+from featurestore.project import Project
 
 app = typer.Typer(help="Build training sets from feature services.", no_args_is_help=True)
 console = Console()
@@ -32,7 +32,7 @@ def build(
     from featurestore.store import open_store
     from featurestore.training import build_training_set, write_training_set
 
-    settings = Settings.from_env()
+    settings = Project.find()
     sql = label_sql.read_text() if label_sql else None
     store = open_store(settings)
     if output:

@@ -15,7 +15,7 @@ Differences from Feast's DuckDB store, each on purpose:
 - relative source paths resolve against the repo, not the current directory;
 - nanosecond-precision entity timestamps are accepted (Feast raises ArrowInvalid);
 - an entity frame may also be a pyarrow Table or a Parquet path (``pathlib.Path``);
-  a ``str`` is SQL over the project's tables (``data/`` beside the repo);
+  a ``str`` is SQL over the project's raw sources and feature tables;
 - rows come back in the entity frame's order (Feast's order is arbitrary);
 - ``join_strategy: asof | range | auto`` (default ``auto``) picks the join's phase 1.
 Requests it does not handle (no entity frame, ``filter_by_created_timestamp``,
@@ -36,6 +36,7 @@ from feast.repo_config import RepoConfig
 from pydantic import StrictStr
 
 from featurestore.offline import EntityInput, retrieve, view_spec
+from featurestore.project import Project
 
 TYPE_NAME = "featurestore.feast_plugins.offline_store.DuckDBAsofOfflineStore"
 
@@ -83,12 +84,11 @@ class DuckDBAsofOfflineStore(DuckDBOfflineStore):
             for view in feature_views
             if isinstance(view, FeatureView)
         ]
-        # A SQL entity frame sees the project's tables: data/ beside the repo
-        # (featurestore.settings.Settings.data_dir).
+        # A SQL entity frame sees the project's raw sources and feature tables.
         return retrieve(
             views,
             entity_df,
-            data_dir=repo_path.parent / "data" if repo_path else None,
+            project=Project.for_repo(repo_path) if repo_path else None,
             feature_refs=feature_refs,
             full_feature_names=full_feature_names,
             on_demand_feature_views=odfvs,

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from featurestore.errors import MaterializationError, SourceError
 from featurestore.materialize.plan import ViewPlan
-from featurestore.sources import parquet_scan
+from featurestore.sql import parquet_scan
 
 ROWS_COLUMN = "__rows"
 TS_COLUMN = "__event_ts"

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from featurestore.errors import EntityColumnTypeError, EntityTimestampError, InvalidRequestError
-from featurestore.sources import parquet_scan
+from featurestore.sql import parquet_scan
 
 EntityInput: TypeAlias = pd.DataFrame | pa.Table | Path | str
 

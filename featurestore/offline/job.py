@@ -26,7 +26,7 @@ from feast.saved_dataset import SavedDatasetStorage
 from featurestore.errors import InvalidRequestError
 from featurestore.offline.join import JoinPlan
 from featurestore.offline.progress import ProgressCallback, run_with_progress
-from featurestore.tables import quote_path
+from featurestore.sql import path_literal as quote_path
 
 
 class DuckDBRetrievalJob(RetrievalJob):

@@ -13,7 +13,7 @@ Semantics (Feast's, checked against its DuckDB/ibis store and a brute-force orac
 - timestamps are compared as ``TIMESTAMP WITH TIME ZONE`` at microsecond precision;
   naive timestamps are UTC. The output's timestamp column is UTC.
 
-Feature tables are read only through ``featurestore.sources.parquet_scan`` and only the
+Feature tables are read only through ``featurestore.sql.parquet_scan`` and only the
 rows in the entity frame's time window (``min - ttl .. max``) reach the join.
 
 Two phases. Phase 1 finds each entity row's feature row by position (file, row
@@ -46,7 +46,7 @@ from featurestore.errors import (
 )
 from featurestore.offline.entities import ROW, EntityFrame, quote
 from featurestore.offline.views import ViewSpec
-from featurestore.sources import parquet_scan
+from featurestore.sql import parquet_scan
 
 TS = "__fs_ts"
 # The range join buckets time into TTL / RANGE_BUCKETS slices, each entity row

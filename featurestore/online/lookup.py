@@ -30,7 +30,8 @@ from featurestore.online.codec import EPOCH, decode_timestamp, decode_value
 from featurestore.online.plan import Plan, make_plan, validate_entities
 from featurestore.online.registry import RegistryCache
 from featurestore.online.resp import Replies, RespClient, RespError, pack_command
-from featurestore.settings import Settings, parse_redis_url
+from featurestore.project import Project
+from featurestore.settings import parse_redis_url
 from featurestore.store import open_store
 
 __all__ = ["AsyncOnlineLookup", "OnlineLookup", "Prepared", "assemble", "prepare"]
@@ -126,7 +127,7 @@ def assemble(
     return {"metadata": {"feature_names": names}, "results": results}
 
 
-def _client_kwargs(settings: Settings, timeout: float) -> dict[str, Any]:
+def _client_kwargs(settings: Project, timeout: float) -> dict[str, Any]:
     address = parse_redis_url(settings.redis_url)
     return {
         "host": address.host,
@@ -156,7 +157,7 @@ class OnlineLookup:
         self.client = client
 
     @classmethod
-    def open(cls, settings: Settings, timeout: float = 2.0) -> OnlineLookup:
+    def open(cls, settings: Project, timeout: float = 2.0) -> OnlineLookup:
         registry = RegistryCache(open_store(settings))
         return cls(registry, redis.Redis(**_client_kwargs(settings, timeout)))
 
@@ -193,7 +194,7 @@ class AsyncOnlineLookup:
 
     @classmethod
     def open(
-        cls, settings: Settings, timeout: float = 1.0, max_entities: int | None = None
+        cls, settings: Project, timeout: float = 1.0, max_entities: int | None = None
     ) -> AsyncOnlineLookup:
         registry = RegistryCache(open_store(settings))
         client = RespClient(parse_redis_url(settings.redis_url), timeout)

@@ -3,8 +3,10 @@ API keys, CORS, limits and metrics, through a real app on a real Redis."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -67,14 +69,27 @@ def test_health_and_ready(client: TestClient) -> None:
     assert client.get("/ready").json() == {"ready": True, "redis": "ok", "registry": "ok"}
 
 
-def test_openapi_documents_the_routes_with_examples(client: TestClient) -> None:
+def test_openapi_documents_the_routes_with_examples_from_the_registry(
+    client: TestClient,
+) -> None:
+    deadline = time.monotonic() + 30
     spec = client.get("/openapi.json").json()
+    while "examples" not in _lookup_schema(spec) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the examples are built in a thread at start-up
+        spec = client.get("/openapi.json").json()
     for path in ("/get-online-features", "/feature-services/{name}/online", "/push",
                  "/write-to-online-store", "/health", "/ready", "/metrics"):  # fmt: skip
         assert path in spec["paths"], path
-    body = spec["paths"]["/get-online-features"]["post"]["requestBody"]
-    assert body["content"]["application/json"]["schema"]["examples"]
+    first = _lookup_schema(spec)["examples"][0]
+    assert first["feature_service"] == "ranking_model"  # the registry's only service
+    assert set(first["entities"]) == {"user_id", "item_id"}
     assert "422" in spec["paths"]["/get-online-features"]["post"]["responses"]
+
+
+def _lookup_schema(spec: dict[str, Any]) -> dict[str, Any]:
+    body = spec["paths"]["/get-online-features"]["post"]["requestBody"]
+    schema: dict[str, Any] = body["content"]["application/json"]["schema"]
+    return schema
 
 
 def test_feature_service_records_are_row_major(client: TestClient) -> None:

@@ -21,15 +21,15 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from api import create_app
+from featurestore.project import Project
 from featurestore.redis_server import free_port
-from featurestore.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 @pytest.fixture(scope="module")
-def server_url(demo_project: Settings) -> Iterator[str]:
+def server_url(demo_project: Project) -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(
         create_app(demo_project), host="127.0.0.1", port=port, log_level="warning"

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api import create_app
 from api.settings import ApiSettings
 from featurestore.apply import apply
-from featurestore.settings import Settings
+from featurestore.project import Project
 from ingestion import run_jobs
 from tests.conftest import copy_project
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 
 @pytest.fixture(scope="module")
-def client(demo_project: Settings) -> Iterator[TestClient]:
+def client(demo_project: Project) -> Iterator[TestClient]:
     with TestClient(create_app(demo_project)) as test_client:
         yield test_client
 
@@ -76,8 +76,8 @@ def test_unknown_names_are_4xx(client: TestClient, path: str, status: int, code:
 
 
 def test_an_apply_shows_up_without_a_restart(tmp_path: Path, clean_redis_url: str) -> None:
-    settings = Settings(repo_path=copy_project(tmp_path), redis_url=clean_redis_url)
-    run_jobs(settings.data_dir)
+    settings = Project.for_repo(copy_project(tmp_path), redis_url=clean_redis_url)
+    run_jobs(settings)
     apply(settings)
     api = ApiSettings(registry_refresh_seconds=0.5)
     with TestClient(create_app(settings, api)) as test_client:

@@ -8,13 +8,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import create_app
-from featurestore.settings import Settings
+from featurestore.project import Project
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 
 @pytest.fixture(scope="module")
-def client(demo_project: Settings) -> Iterator[TestClient]:
+def client(demo_project: Project) -> Iterator[TestClient]:
     with TestClient(create_app(demo_project)) as test_client:
         yield test_client
 

@@ -6,6 +6,7 @@ headers exactly; the server is uvicorn with our protocol, as ``featurestore serv
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import time
 from collections.abc import Iterator
@@ -224,7 +225,7 @@ def test_redis_that_never_answers_is_503_within_the_timeout(repo: OnlineRepo) ->
     silent.bind(("127.0.0.1", 0))
     silent.listen()
     url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
-    settings = type(repo.settings)(repo_path=repo.settings.repo_path, redis_url=url)
+    settings = dataclasses.replace(repo.settings, redis_url=url)
     api = ApiSettings(registry_refresh_seconds=0, redis_timeout=0.4)
     try:
         with ServerThread(settings, api) as running:

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from feast import FeatureStore
 
-from featurestore.settings import Settings
+from featurestore.project import Project
 from featurestore.store import open_store
 from tests.online_repo import OnlineRepo, ServerThread, online_repo  # noqa: F401
 
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.redis]
 NOW = datetime.now(UTC)
 
 
-def client_repo(target: Path, served: Settings, url: str) -> Path:
+def client_repo(target: Path, served: Project, url: str) -> Path:
     """A Feast repo whose online store is our server (``type: remote``)."""
     project = open_store(served).project
     registry = served.repo_path / "data" / "registry.db"
@@ -116,7 +116,7 @@ def test_feast_cli_through_remote_store(served: tuple[OnlineRepo, str], tmp_path
 
 
 @pytest.mark.slow
-def test_demo_project_through_remote_store(demo_project: Settings, tmp_path: Path) -> None:
+def test_demo_project_through_remote_store(demo_project: Project, tmp_path: Path) -> None:
     with ServerThread(demo_project) as server:
         client = client_repo(tmp_path / "client", demo_project, server.url)
         remote = FeatureStore(repo_path=str(client))

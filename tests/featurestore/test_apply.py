@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -22,11 +21,10 @@ from featurestore.apply import apply
 from featurestore.catalog import load_catalog
 from featurestore.errors import BreakingChangeError
 from featurestore.online import OnlineLookup
-from featurestore.settings import Settings
+from featurestore.project import Project
 from featurestore.store import open_store
 from featurestore.training import training_set
 from ingestion import run_jobs
-from ingestion.job import JOBS_DIR
 from tests.conftest import copy_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
@@ -34,14 +32,14 @@ FEATURESTORE = str(Path(sys.executable).with_name("featurestore"))
 FEAST = str(Path(sys.executable).with_name("feast"))
 
 
-def _project(root: Path, redis_url: str) -> Settings:
-    settings = Settings(repo_path=copy_project(root), redis_url=redis_url)
-    run_jobs(settings.data_dir)
+def _project(root: Path, redis_url: str) -> Project:
+    settings = Project.for_repo(copy_project(root), redis_url=redis_url)
+    run_jobs(settings)
     apply(settings)
     return settings
 
 
-def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(settings: Project, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "FEATURESTORE_REPO_PATH": str(settings.repo_path),
@@ -51,7 +49,7 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([FEATURESTORE, *args], env=env, capture_output=True, text=True)
 
 
-def _services(settings: Settings) -> set[str]:
+def _services(settings: Project) -> set[str]:
     store = open_store(settings)
     return {s.name for s in store.registry.list_feature_services(store.project, allow_cache=False)}
 
@@ -65,7 +63,7 @@ def test_third_model_from_the_catalog_without_touching_jobs(
 ) -> None:
     settings = _project(tmp_path, clean_redis_url)
     tables = sorted(p for p in (settings.data_dir / "features").rglob("*.parquet") if p.is_file())
-    before = _digest([*JOBS_DIR.glob("*.sql"), *tables])
+    before = _digest([*settings.jobs_dir.glob("*.sql"), *tables])
     catalog = load_catalog(open_store(settings))
     # A fleet-reliability model: aircraft history plus airline cancellations, all existing.
     refs = [h.feature.ref for h in catalog.search(tag="domain:fleet") if "30d" in h.feature.name]
@@ -93,7 +91,7 @@ def test_third_model_from_the_catalog_without_touching_jobs(
     assert catalog.feature("carrier_daily:cancel_rate_7d").used_by == [
         "cancellation_model", "fleet_reliability_model",
     ]  # fmt: skip
-    assert _digest([*JOBS_DIR.glob("*.sql"), *tables]) == before
+    assert _digest([*settings.jobs_dir.glob("*.sql"), *tables]) == before
 
     store = open_store(settings)
     when = pd.to_datetime(["2013-02-01T12:00:00Z"]).astype("datetime64[us, UTC]")
@@ -114,20 +112,17 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def _view_argument(settings: Settings, view: str, argument: str) -> None:
+def _view_argument(settings: Project, view: str, argument: str) -> None:
     """Add ``argument`` to the ``job_feature_view`` call defining ``view``."""
     call = f'{view} = job_feature_view(\n    "{view}",'
     _edit(settings.repo_path / "feature_views.py", call, f"{call}\n    {argument},")
 
 
-def _retype_in_job(settings: Settings, column: str, new_type: str) -> None:
+def _retype_in_job(settings: Project, column: str, new_type: str) -> None:
     """Change a column's type in the job header, as a data scientist editing the SQL
-    job would: the repo copy reads its jobs from a copy of ingestion/jobs/."""
-    jobs = settings.repo_path.parent / "jobs"
-    shutil.copytree(JOBS_DIR, jobs)
-    header = jobs / "carrier_daily.sql"
+    job would (in the project copy's own jobs folder)."""
+    header = settings.jobs_dir / "carrier_daily.sql"
     _edit(header, f"-- column: {column} BIGINT", f"-- column: {column} {new_type}")
-    _view_argument(settings, "carrier_daily", f"jobs_dir=Path({str(jobs)!r})")
 
 
 def test_breaking_changes_are_refused_naming_the_models(
@@ -193,7 +188,7 @@ def test_removing_a_used_feature_is_refused(tmp_path: Path, clean_redis_url: str
 
 
 @pytest.fixture
-def serving(tmp_path: Path, clean_redis_url: str) -> Iterator[tuple[Settings, list[int]]]:
+def serving(tmp_path: Path, clean_redis_url: str) -> Iterator[tuple[Project, list[int]]]:
     """A project, materialized, with the API answering lookups in a loop meanwhile."""
     settings = _project(tmp_path, clean_redis_url)
     open_store(settings).materialize(
@@ -221,7 +216,7 @@ def serving(tmp_path: Path, clean_redis_url: str) -> Iterator[tuple[Settings, li
         thread.join()
 
 
-def test_concurrent_applies_while_serving(serving: tuple[Settings, list[int]]) -> None:
+def test_concurrent_applies_while_serving(serving: tuple[Project, list[int]]) -> None:
     settings, statuses = serving
     (settings.repo_path / "model_z.py").write_text(
         "from feast import FeatureService\nfrom feature_views import plane_daily\n"

@@ -11,14 +11,16 @@ from feast.types import Float64, Int32, Int64, String
 
 from featurestore.definitions import job_feature_view, job_fields, job_source
 from featurestore.errors import JobDefinitionError, UnknownJobColumnError, UnknownJobError
-from ingestion import discover_jobs
+from featurestore.job_spec import discover_jobs
+from tests.conftest import ROOT
 
-REPO = Path("/project/feature_repo")
+REPO = ROOT / "feature_repo"
+JOBS = ROOT / "ingestion" / "jobs"
 AIRPORT = Entity(name="airport", join_keys=["origin"], value_type=ValueType.STRING)
 
 
 def test_fields_follow_the_job_header() -> None:
-    fields = job_fields("plane_daily")
+    fields = job_fields("plane_daily", jobs_dir=JOBS)
     assert [(f.name, f.dtype) for f in fields] == [
         ("tailnum", String),
         ("flights_to_date", Int64),
@@ -35,7 +37,7 @@ def test_fields_follow_the_job_header() -> None:
 
 def test_source_reads_the_jobs_table() -> None:
     source = job_source("weather_hourly", REPO)
-    assert source.path == "/project/data/features/weather_hourly.parquet"
+    assert source.path == str(ROOT / "data" / "features" / "weather_hourly.parquet")
     assert source.timestamp_field == "event_timestamp"
     assert source.name == "weather_hourly_source"
 
@@ -50,13 +52,13 @@ def test_view_takes_a_subset_of_features() -> None:
     )
     assert [f.name for f in view.features] == ["temp", "visib"]
     assert [f.name for f in view.entity_columns] == ["origin"]
-    assert view.description == discover_jobs()["weather_hourly"].description
+    assert view.description == discover_jobs(JOBS)["weather_hourly"].description
 
 
 @pytest.mark.parametrize("name", ["no_such_column", "event_timestamp"])
 def test_a_column_the_job_does_not_produce_is_a_clear_error(name: str) -> None:
     with pytest.raises(UnknownJobColumnError) as error:
-        job_fields("weather_hourly", ["temp", name])
+        job_fields("weather_hourly", ["temp", name], jobs_dir=JOBS)
     message = str(error.value)
     assert f"weather_hourly.sql does not produce column(s) {name}" in message
     assert "it produces: temp, dewp, humid" in message
@@ -64,7 +66,7 @@ def test_a_column_the_job_does_not_produce_is_a_clear_error(name: str) -> None:
 
 def test_unknown_job_lists_the_known_ones() -> None:
     with pytest.raises(UnknownJobError, match="known jobs: carrier_daily, plane_daily"):
-        job_fields("flights_daily")
+        job_fields("flights_daily", jobs_dir=JOBS)
 
 
 def test_a_job_without_declared_columns_cannot_make_a_view(tmp_path: Path) -> None:

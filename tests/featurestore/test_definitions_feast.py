@@ -12,10 +12,10 @@ from feast import Entity, FeatureStore, FeatureView, Field, FileSource, RepoConf
 from feast.types import Float64, Int64, String
 
 from featurestore.definitions import job_feature_view, job_source
-from featurestore.settings import Settings
-from featurestore.sources import parquet_scan
+from featurestore.project import Project
+from featurestore.sql import parquet_scan
 from ingestion import discover_jobs, feature_table_path
-from tests.conftest import copy_project, feast_cli
+from tests.conftest import ROOT, copy_project, feast_cli
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ AIRPORT = Entity(name="airport", join_keys=["origin"], value_type=ValueType.STRI
 
 
 @pytest.fixture(scope="module")
-def vanilla(demo_project: Settings, tmp_path_factory: pytest.TempPathFactory) -> FeatureStore:
+def vanilla(demo_project: Project, tmp_path_factory: pytest.TempPathFactory) -> FeatureStore:
     """A plain Feast repo (file registry, SQLite online, DuckDB offline) over our tables."""
     folder = tmp_path_factory.mktemp("vanilla")
     config = RepoConfig(
@@ -58,10 +58,10 @@ def vanilla(demo_project: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     return store
 
 
-def _weather(settings: Settings) -> pd.DataFrame:
+def _weather(settings: Project) -> pd.DataFrame:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    scan = parquet_scan(feature_table_path(settings.data_dir, "weather_hourly"))
+    scan = parquet_scan(feature_table_path(settings, "weather_hourly"))
     return con.execute(f"SELECT * FROM {scan}").df()
 
 
@@ -70,19 +70,19 @@ def test_feast_apply_infers_from_a_partitioned_table(vanilla: FeatureStore) -> N
     assert view.batch_source.timestamp_field == "event_timestamp"
     assert [(f.name, f.dtype) for f in view.entity_columns] == [("origin", String)]
     derived = vanilla.get_feature_view("weather_hourly")
-    declared = discover_jobs()["weather_hourly"].features
+    declared = discover_jobs(ROOT / "ingestion" / "jobs")["weather_hourly"].features
     assert [f.name for f in derived.features] == [c.name for c in declared]
     assert {f.name: f.dtype for f in derived.features}["wind_dir"] == Int64
 
 
-def test_parquet_scan_reads_every_partition(demo_project: Settings) -> None:
+def test_parquet_scan_reads_every_partition(demo_project: Project) -> None:
     weather = _weather(demo_project)
     assert len(weather) == 26_115
     assert weather.partition_date.nunique() == 364  # 2013-01-01 .. 2013-12-30 UTC
 
 
 def test_vanilla_historical_retrieval_reads_all_partitions(
-    demo_project: Settings, vanilla: FeatureStore
+    demo_project: Project, vanilla: FeatureStore
 ) -> None:
     times = ["2013-01-01T06:30:00Z", "2013-07-04T12:10:00Z", "2013-12-30T23:59:00Z"]
     entity_df = pd.DataFrame(
@@ -107,7 +107,7 @@ def test_vanilla_historical_retrieval_reads_all_partitions(
 
 
 def test_vanilla_materialize_reads_all_partitions(
-    demo_project: Settings, vanilla: FeatureStore
+    demo_project: Project, vanilla: FeatureStore
 ) -> None:
     end = datetime(2013, 6, 1, tzinfo=UTC)
     vanilla.materialize(datetime(2013, 5, 1, tzinfo=UTC), end, ["weather_hourly"])

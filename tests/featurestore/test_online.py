@@ -13,19 +13,19 @@ from featurestore.errors import (
     UnknownFeatureServiceError,
 )
 from featurestore.online import OnlineLookup
-from featurestore.settings import Settings
+from featurestore.project import Project
 from ingestion import feature_table_path
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 
 @pytest.fixture(scope="module")
-def lookup(demo_project: Settings) -> OnlineLookup:
+def lookup(demo_project: Project) -> OnlineLookup:
     return OnlineLookup.open(demo_project)
 
 
-def _latest(settings: Settings, table: str, key: str, value: str) -> pd.Series:
-    frame = pd.read_parquet(feature_table_path(settings.data_dir, table))
+def _latest(settings: Project, table: str, key: str, value: str) -> pd.Series:
+    frame = pd.read_parquet(feature_table_path(settings, table))
     return frame[frame[key] == value].sort_values("event_timestamp").iloc[-1]
 
 
@@ -35,7 +35,7 @@ def _column(answer: dict, name: str) -> dict:
 
 
 def test_lookup_returns_latest_materialized_values(
-    demo_project: Settings, lookup: OnlineLookup
+    demo_project: Project, lookup: OnlineLookup
 ) -> None:
     answer = lookup.get_online_features(
         entities={"origin": ["JFK"], "carrier": ["UA"]},
@@ -55,7 +55,7 @@ def test_lookup_returns_latest_materialized_values(
     assert _column(answer, "origin")["values"] == ["JFK"]
 
 
-def test_lookup_by_feature_service(demo_project: Settings, lookup: OnlineLookup) -> None:
+def test_lookup_by_feature_service(demo_project: Project, lookup: OnlineLookup) -> None:
     answer = lookup.get_online_features(
         entities={"origin": ["EWR", "LGA"], "carrier": ["B6", "DL"]},
         feature_service="cancellation_model",

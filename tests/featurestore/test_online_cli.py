@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from featurestore.settings import Settings
+from featurestore.project import Project
 from tests.online_repo import ServerThread
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 
-def test_demo_lookup_prints_values_marked_outside_max_age(demo_project: Settings) -> None:
+def test_demo_lookup_prints_values_marked_outside_max_age(demo_project: Project) -> None:
     with ServerThread(demo_project) as server:
         env = {
             **os.environ,

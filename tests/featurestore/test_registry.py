@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from featurestore.settings import Settings
+from featurestore.project import Project
 from featurestore.store import open_store
 
 pytestmark = pytest.mark.slow
 
 
-def test_feature_services_share_views(demo_project: Settings) -> None:
+def test_feature_services_share_views(demo_project: Project) -> None:
     store = open_store(demo_project)
     views_of = {
         service.name: {p.name for p in service.feature_view_projections}
@@ -24,7 +24,7 @@ def test_feature_services_share_views(demo_project: Settings) -> None:
     assert shared == {"weather_hourly", "carrier_daily"}
 
 
-def test_sources_point_at_the_projects_feature_tables(demo_project: Settings) -> None:
+def test_sources_point_at_the_projects_feature_tables(demo_project: Project) -> None:
     store = open_store(demo_project)
     for view in store.list_feature_views():
         path = view.batch_source.path  # type: ignore[attr-defined]

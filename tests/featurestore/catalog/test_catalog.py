@@ -8,18 +8,18 @@ import pytest
 
 from featurestore.catalog import Catalog, feature_service_module, load_catalog
 from featurestore.errors import InvalidRequestError, UnknownFeatureError
-from featurestore.settings import Settings
+from featurestore.project import Project
 from featurestore.store import open_store
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def catalog(demo_project: Settings) -> Catalog:
+def catalog(demo_project: Project) -> Catalog:
     return load_catalog(open_store(demo_project))
 
 
-def test_lineage_from_job_to_models(demo_project: Settings, catalog: Catalog) -> None:
+def test_lineage_from_job_to_models(demo_project: Project, catalog: Catalog) -> None:
     lineage = catalog.lineage("carrier_daily:cancel_rate_7d")
     assert lineage["job"] == "carrier_daily"
     assert str(lineage["job_file"]).endswith("ingestion/jobs/carrier_daily.sql")

@@ -12,14 +12,14 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from featurestore.settings import Settings
+from featurestore.project import Project
 
 pytestmark = pytest.mark.slow
 
 FEATURESTORE = str(Path(sys.executable).with_name("featurestore"))
 
 
-def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(settings: Project, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "FEATURESTORE_REPO_PATH": str(settings.repo_path),
@@ -30,13 +30,13 @@ def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_build_in_memory(demo_project: Settings) -> None:
+def test_build_in_memory(demo_project: Project) -> None:
     result = _run(demo_project, "cancellation_model", "--limit", "300", "--show", "2")
     assert result.returncode == 0, result.stderr
     assert "training set for cancellation_model: 300 rows x 15 columns" in result.stdout
 
 
-def test_build_to_parquet_with_manifest(demo_project: Settings, tmp_path: Path) -> None:
+def test_build_to_parquet_with_manifest(demo_project: Project, tmp_path: Path) -> None:
     output = tmp_path / "delay.parquet"
     result = _run(demo_project, "departure_delay_model", "--limit", "1000", "--output", str(output))
     assert result.returncode == 0, result.stderr
@@ -46,7 +46,7 @@ def test_build_to_parquet_with_manifest(demo_project: Settings, tmp_path: Path) 
     assert manifest["row_count"] == 1000
 
 
-def test_unknown_service_is_one_line(demo_project: Settings) -> None:
+def test_unknown_service_is_one_line(demo_project: Project) -> None:
     result = _run(demo_project, "nope")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
@@ -55,7 +55,7 @@ def test_unknown_service_is_one_line(demo_project: Settings) -> None:
     ]
 
 
-def test_bad_label_query_is_one_line(demo_project: Settings, tmp_path: Path) -> None:
+def test_bad_label_query_is_one_line(demo_project: Project, tmp_path: Path) -> None:
     label = tmp_path / "labels.sql"
     label.write_text("SELECT origin, time_hour AS event_timestamp FROM flights")
     result = _run(demo_project, "cancellation_model", "--label-sql", str(label))

@@ -17,20 +17,21 @@ from featurestore.feast_plugins.offline_store import (
     DuckDBAsofOfflineStore,
     DuckDBAsofOfflineStoreConfig,
 )
-from featurestore.settings import PROJECT_ROOT, Settings
+from featurestore.project import Project
 from featurestore.store import open_store, repo_config
 from featurestore.training import entity_frame, label_query_path
+from tests.conftest import ROOT
 
 
 def test_feature_repo_uses_it_by_default() -> None:
-    settings = Settings(repo_path=PROJECT_ROOT / "feature_repo", redis_url="redis://x:1/0")
+    settings = Project.for_repo(ROOT / "feature_repo", redis_url="redis://x:1/0")
     config = repo_config(settings)
     assert isinstance(config.offline_store, DuckDBAsofOfflineStoreConfig)
     store = FeatureStore(repo_path=str(settings.repo_path), config=config)
     assert isinstance(store._get_provider().offline_store, DuckDBAsofOfflineStore)
 
 
-def _vanilla(settings: Settings, tmp_path: Path) -> FeatureStore:
+def _vanilla(settings: Project, tmp_path: Path) -> FeatureStore:
     raw = yaml.safe_load((settings.repo_path / "feature_store.yaml").read_text())
     raw["offline_store"] = {"type": "duckdb"}
     raw["online_store"] = {"type": "sqlite", "path": str(tmp_path / "online.db")}
@@ -39,7 +40,7 @@ def _vanilla(settings: Settings, tmp_path: Path) -> FeatureStore:
     return FeatureStore(repo_path=str(settings.repo_path), config=config)
 
 
-def _labels(settings: Settings, service: str, month: int) -> pd.DataFrame:
+def _labels(settings: Project, service: str, month: int) -> pd.DataFrame:
     sql = label_query_path(settings, service).read_text().rstrip().rstrip(";")
     frame = entity_frame(settings, f"SELECT * FROM ({sql}) WHERE month = {month}")
     return frame.assign(row_id=range(len(frame)))
@@ -50,7 +51,7 @@ def _labels(settings: Settings, service: str, month: int) -> pd.DataFrame:
     ("service", "month"), [("departure_delay_model", 1), ("cancellation_model", 12)]
 )
 def test_equal_to_vanilla_feast_on_real_data(
-    demo_project: Settings, tmp_path: Path, service: str, month: int
+    demo_project: Project, tmp_path: Path, service: str, month: int
 ) -> None:
     entity_df = _labels(demo_project, service, month)
     ours_store = open_store(demo_project)
@@ -66,7 +67,7 @@ def test_equal_to_vanilla_feast_on_real_data(
 
 
 @pytest.mark.slow
-def test_sql_and_arrow_entity_frames(demo_project: Settings) -> None:
+def test_sql_and_arrow_entity_frames(demo_project: Project) -> None:
     store = open_store(demo_project)
     refs = ["weather_hourly:temp", "carrier_daily:flights_1d", "plane_daily:seats"]
     sql = (
@@ -81,7 +82,7 @@ def test_sql_and_arrow_entity_frames(demo_project: Settings) -> None:
 
 
 @pytest.mark.slow
-def test_saved_dataset_round_trip(demo_project: Settings, tmp_path: Path) -> None:
+def test_saved_dataset_round_trip(demo_project: Project, tmp_path: Path) -> None:
     store = open_store(demo_project)
     entity_df = _labels(demo_project, "cancellation_model", 3).head(500)
     job = store.get_historical_features(
@@ -100,7 +101,7 @@ def test_saved_dataset_round_trip(demo_project: Settings, tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-def test_unknown_feature_fails_before_work(demo_project: Settings) -> None:
+def test_unknown_feature_fails_before_work(demo_project: Project) -> None:
     store = open_store(demo_project)
     entity_df = pd.DataFrame(
         {"origin": ["JFK"], "event_timestamp": [pd.Timestamp("2013-05-01", tz="UTC")]}

@@ -20,8 +20,8 @@ from feast.types import Float64, Int64
 from featurestore.errors import InvalidWindowError, SourceError, UnknownFeatureViewError
 from featurestore.materialize import run
 from featurestore.materialize.engine import check_window
+from featurestore.project import Project
 from featurestore.redis_server import LocalRedis, free_port
-from featurestore.settings import Settings
 from tests.featurestore.materialize.helpers import dump, flush, make_store
 
 DB = 9
@@ -122,7 +122,7 @@ def test_unreachable_redis_then_incremental_progress_only_after_success(
 
 @pytest.mark.redis
 @pytest.mark.slow
-def test_cli_reports_bad_input_in_one_line(demo_project: Settings) -> None:
+def test_cli_reports_bad_input_in_one_line(demo_project: Project) -> None:
     cli = Path(sys.executable).with_name("featurestore")
     env = {
         **os.environ,

@@ -14,8 +14,8 @@ from feast import FeatureStore
 from feast.repo_config import RepoConfig
 
 from featurestore.feast_plugins.batch_engine import TYPE_NAME
+from featurestore.project import Project
 from featurestore.redis_server import LocalRedis
-from featurestore.settings import Settings
 from tests.conftest import MATERIALIZE_END, MATERIALIZE_START, feast_cli
 from tests.featurestore.materialize.helpers import dump, flush
 
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 FEAST_DB, OUR_DB, CLI_DB = 4, 5, 6
 
 
-def _store(settings: Settings, tmp: Path, port: int, db: int, engine: Any) -> FeatureStore:
+def _store(settings: Project, tmp: Path, port: int, db: int, engine: Any) -> FeatureStore:
     raw = yaml.safe_load((settings.repo_path / "feature_store.yaml").read_text())
     registry = tmp / f"registry_{db}.db"
     shutil.copy(settings.data_dir / "registry.db", registry)
@@ -37,7 +37,7 @@ def _store(settings: Settings, tmp: Path, port: int, db: int, engine: Any) -> Fe
 
 
 def test_demo_data_is_written_byte_for_byte_like_feast(
-    demo_project: Settings, redis_server: LocalRedis, tmp_path: Path
+    demo_project: Project, redis_server: LocalRedis, tmp_path: Path
 ) -> None:
     flush(redis_server.port, FEAST_DB, OUR_DB)
     feast = _store(demo_project, tmp_path, redis_server.port, FEAST_DB, "local")
@@ -55,7 +55,7 @@ def test_demo_data_is_written_byte_for_byte_like_feast(
 
 
 def test_feast_cli_materialize_runs_our_engine(
-    demo_project: Settings, redis_server: LocalRedis
+    demo_project: Project, redis_server: LocalRedis
 ) -> None:
     flush(redis_server.port, CLI_DB)
     url = f"redis://127.0.0.1:{redis_server.port}/{CLI_DB}"

@@ -14,6 +14,7 @@ from feast.infra.offline_stores.file_source import SavedDatasetFileStorage
 
 from featurestore.offline import ViewSpec, retrieve
 from featurestore.offline.join import EntityStats, Strategy, choose_strategy
+from featurestore.project import Project
 from tests.featurestore.offline.conftest import T0, at
 
 
@@ -87,10 +88,16 @@ def test_arrow_parquet_and_sql_frames_agree(rides: ViewSpec, tmp_path: Path) -> 
 
 
 def test_sql_over_project_tables(rides: ViewSpec, tmp_path: Path) -> None:
-    raw = tmp_path / "data" / "raw"
-    raw.mkdir(parents=True)
-    _entities().to_parquet(raw / "labels.parquet")
-    job = retrieve([rides], "SELECT * FROM labels ORDER BY label", data_dir=tmp_path / "data")
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "feature_store.yaml").write_text("project: p\nregistry: r.db\n")
+    (tmp_path / "featurestore.yaml").write_text(
+        "name: p\nfeast_repo: repo\nsources:\n"
+        "  labels: {format: parquet, path: raw/labels.parquet}\n"
+    )
+    (tmp_path / "raw").mkdir()
+    _entities().to_parquet(tmp_path / "raw" / "labels.parquet")
+    project = Project.load(tmp_path)
+    job = retrieve([rides], "SELECT * FROM labels ORDER BY label", project=project)
     assert job.to_df().trips.tolist()[:2] == [11, 20]
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from featurestore import job_graph
 from featurestore.errors import MissingUpstreamError
-from ingestion import dag, discover_jobs
+from featurestore.job_spec import discover_jobs
+from tests.conftest import ROOT
 from tests.ingestion.conftest import write_job
 
 HEADER = "entities: a\ntimestamp: ts"
@@ -19,7 +21,7 @@ def test_upstream_is_inferred_from_the_sql(jobs_dir: Path) -> None:
     write_job(jobs_dir, "rhs", HEADER, "SELECT * FROM weather JOIN base USING (a)")
     write_job(jobs_dir, "top", HEADER, "SELECT * FROM lhs UNION ALL SELECT * FROM rhs")
     jobs = discover_jobs(jobs_dir)
-    levels = dag.levels(["top"], jobs)
+    levels = job_graph.levels(["top"], jobs)
     assert [[job.name for job in level] for level in levels] == [
         ["base"], ["lhs", "rhs"], ["top"],
     ]  # fmt: skip
@@ -28,16 +30,19 @@ def test_upstream_is_inferred_from_the_sql(jobs_dir: Path) -> None:
 def test_declared_upstream_must_exist(jobs_dir: Path) -> None:
     write_job(jobs_dir, "child", HEADER + "\nupstream: parent", "SELECT 1")
     with pytest.raises(MissingUpstreamError, match=r"child\.sql: upstream job 'parent' does not"):
-        dag.levels(["child"], discover_jobs(jobs_dir))
+        job_graph.levels(["child"], discover_jobs(jobs_dir))
 
 
 def test_a_cycle_is_named(jobs_dir: Path) -> None:
     write_job(jobs_dir, "one", HEADER, "SELECT * FROM two")
     write_job(jobs_dir, "two", HEADER, "SELECT * FROM one")
     with pytest.raises(MissingUpstreamError, match="forms a cycle among one, two"):
-        dag.levels(["one"], discover_jobs(jobs_dir))
+        job_graph.levels(["one"], discover_jobs(jobs_dir))
 
 
 def test_the_shipped_jobs_are_independent() -> None:
-    levels = dag.levels(["carrier_daily", "plane_daily", "weather_hourly"], discover_jobs())
+    levels = job_graph.levels(
+        ["carrier_daily", "plane_daily", "weather_hourly"],
+        discover_jobs(ROOT / "ingestion" / "jobs"),
+    )
     assert len(levels) == 1

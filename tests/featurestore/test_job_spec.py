@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from featurestore.errors import JobDefinitionError
-from ingestion import discover_jobs, parse_job
-from ingestion.job import parse_share
+from featurestore.job_spec import discover_jobs, parse_job, parse_share
+from tests.conftest import ROOT
 from tests.ingestion.conftest import write_job
 
 
@@ -69,6 +69,6 @@ def test_share_accepts_fractions_and_percentages() -> None:
 
 
 def test_shipped_jobs_declare_every_column() -> None:
-    for job in discover_jobs().values():
+    for job in discover_jobs(ROOT / "ingestion" / "jobs").values():
         assert job.columns, job.name
         assert job.start == datetime(2013, 1, 1, tzinfo=UTC)

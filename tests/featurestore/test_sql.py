@@ -4,7 +4,7 @@ from pathlib import Path
 
 import duckdb
 
-from featurestore.sources import parquet_scan
+from featurestore.sql import parquet_scan
 
 
 def _write(con: duckdb.DuckDBPyConnection, sql: str, target: Path, *options: str) -> None:

@@ -41,7 +41,6 @@ from pathlib import Path
 
 from featurestore.errors import JobDefinitionError, UnknownJobError
 
-JOBS_DIR = Path(__file__).parent / "jobs"
 GRAINS = ("day", "hour")
 DEFAULT_MAX_BAD_ROWS = 0.01
 
@@ -262,12 +261,12 @@ def parse_share(value: str | float | None, path: Path | None = None) -> float:
     return share
 
 
-def discover_jobs(jobs_dir: Path = JOBS_DIR) -> dict[str, Job]:
+def discover_jobs(jobs_dir: Path) -> dict[str, Job]:
     """Every job under ``jobs_dir``, by name."""
     return {job.name: job for job in map(parse_job, sorted(jobs_dir.glob("*.sql")))}
 
 
-def find_job(name: str, jobs_dir: Path = JOBS_DIR) -> Job:
+def find_job(name: str, jobs_dir: Path) -> Job:
     """One job by name; an unknown name lists the known ones."""
     path = jobs_dir / f"{name}.sql"
     if not path.is_file():

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import duckdb
 
 from featurestore.errors import MissingUpstreamError, UnknownJobError
-from ingestion.job import Job
+from featurestore.job_spec import Job
 
 
 def upstream_of(job: Job, jobs: dict[str, Job]) -> tuple[str, ...]:

@@ -1,0 +1,71 @@
+"""The data folder of a project: the one place its layout is defined.
+
+    data/
+        registry.db                          Feast's registry (path set in feature_store.yaml)
+        features/<table>.parquet             a feature table: a link to its current version
+        features/.versions/<table>/<run id>/ the immutable versions (ingestion.storage)
+        features/<table>.quarantine/         rows that broke a rule, one file per run
+        features/.locks/<table>.lock         one run of a job at a time
+        ingestion/runs.sqlite                the run history
+        redis/                               the local redis-server's pid, log and snapshot
+        run/                                 the background API's pid file and log
+
+Everything that reads or writes these paths asks ``DataLayout``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    root: Path
+
+    @property
+    def features(self) -> Path:
+        return self.root / "features"
+
+    def table(self, name: str) -> Path:
+        """The path Feast's FileSource names: a link to the table's current version."""
+        return self.features / f"{name}.parquet"
+
+    def versions(self, name: str) -> Path:
+        return self.features / ".versions" / name
+
+    def quarantine(self, name: str) -> Path:
+        return self.features / f"{name}.quarantine"
+
+    @property
+    def locks(self) -> Path:
+        return self.features / ".locks"
+
+    @property
+    def history(self) -> Path:
+        return self.root / "ingestion" / "runs.sqlite"
+
+    @property
+    def redis(self) -> Path:
+        return self.root / "redis"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    def feature_tables(self) -> dict[str, Path]:
+        """Every feature table with at least one partition file, by name."""
+        found = {}
+        for path in sorted(self.features.glob("*.parquet")):
+            if path.is_dir() and not any(path.rglob("*.parquet")):
+                continue  # a table whose every partition was replaced by nothing
+            found[path.stem] = path
+        return found
+
+    def quarantines(self) -> dict[str, Path]:
+        """Every quarantine folder holding rows, by the name SQL sees (``<table>_quarantine``)."""
+        return {
+            f"{folder.stem}_quarantine": folder
+            for folder in sorted(self.features.glob("*.quarantine"))
+            if any(folder.glob("*.parquet"))
+        }
