@@ -6,6 +6,8 @@ answer, and treat anything else as a bug.
 
     FeatureStoreError
     ├── ConfigError                 bad settings or a broken project layout
+    │   └── SourceSpecError           a project file's ``sources:`` is malformed (a line each)
+    ├── RawSourceError              a raw source cannot be read (names it and its safe location)
     ├── RedisServerError            the local redis-server cannot be found, started or reached
     ├── ConcurrentRegistryUpdateError  another writer changed the registry during an apply
     ├── BreakingChangeError         an apply would remove or retype features models use
@@ -15,6 +17,7 @@ answer, and treat anything else as a bug.
     │   ├── MissingUpstreamError      a job reads a job that does not exist, or a cycle
     │   ├── JobSQLError               DuckDB rejected the job's SQL (file and line)
     │   ├── SchemaDriftError          a raw input or the query output differs from its schema
+    │   │   └── RawSchemaDriftError       a raw source's columns differ from its declared ones
     │   ├── ExpectationError          a data-quality rule failed (rule, rows, examples)
     │   ├── WindowError               a time window that is empty or off the job's grain
     │   └── UnknownJobColumnError     a feature view names a column the job does not produce
@@ -53,6 +56,31 @@ class FeatureStoreError(Exception):
 
 class ConfigError(FeatureStoreError):
     code = "config_error"
+
+
+class SourceSpecError(ConfigError):
+    """The ``sources:`` section of a project file is malformed: one line per mistake."""
+
+    code = "source_spec_error"
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class RawSourceError(FeatureStoreError):
+    """A raw source cannot be read: a missing file, a database that is down or refuses us.
+
+    ``location`` is the source's display location, never a secret (see ``RawSource.location``).
+    """
+
+    code = "raw_source_error"
+
+    def __init__(self, source: str, location: str, problem: str) -> None:
+        self.source = source
+        self.location = location
+        self.problem = problem
+        super().__init__(f"raw source {source!r} ({location}): {problem}")
 
 
 class RedisServerError(FeatureStoreError):
@@ -150,6 +178,24 @@ class SchemaDriftError(IngestionError):
         self.problems = list(problems)
         super().__init__(
             job, f"schema drift in {table}: {'; '.join(self.problems)}; nothing was written"
+        )
+
+
+class RawSchemaDriftError(SchemaDriftError):
+    """A raw source's columns differ from the ones its project file declares."""
+
+    code = "raw_schema_drift"
+
+    def __init__(self, source: str, location: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.location = location
+        self.table = source
+        self.problems = list(problems)
+        IngestionError.__init__(
+            self,
+            source,
+            f"raw source {source!r} ({location}) differs from its declared columns: "
+            f"{'; '.join(self.problems)}",
         )
 
 
