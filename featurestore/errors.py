@@ -191,12 +191,13 @@ class RawSchemaDriftError(SchemaDriftError):
         self.location = location
         self.table = source
         self.problems = list(problems)
-        IngestionError.__init__(
-            self,
-            source,
+        # The job attribute is the source; the message names it once, not "job: ...".
+        self.job = source
+        self.message = (
             f"raw source {source!r} ({location}) differs from its declared columns: "
-            f"{'; '.join(self.problems)}",
+            f"{'; '.join(self.problems)}"
         )
+        FeatureStoreError.__init__(self, self.message)
 
 
 class ExpectationError(IngestionError):

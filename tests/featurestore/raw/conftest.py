@@ -14,7 +14,8 @@ from featurestore import sql
 from featurestore.raw import RawSource, parse_sources
 
 ROWS = (
-    "SELECT * FROM (VALUES"
+    "SELECT CAST(id AS INTEGER) AS id, origin, CAST(delay AS DOUBLE) AS delay, time_hour"
+    " FROM (VALUES"
     " (1, 'JFK', 1.5, TIMESTAMPTZ '2013-01-01 05:00:00+00'),"
     " (2, 'LGA', NULL, TIMESTAMPTZ '2013-01-02 06:00:00+00'),"
     " (3, 'EWR', -2.0, TIMESTAMPTZ '2013-01-02 07:00:00+00')"
