@@ -91,7 +91,7 @@ class RawSource:
     name: str
     format: Format
     path: Path | None = None
-    url: str | None = None
+    url: str | None = field(default=None, repr=False)  # may hold a written password
     table: str | None = None
     query: str | None = None
     options: Mapping[str, Option] = field(default_factory=dict)
