@@ -17,6 +17,7 @@ from io import StringIO
 from pathlib import Path
 
 from feast import FeatureStore
+from feast.infra.registry.registry import FeastObjectType
 from feast.repo_operations import apply_total, parse_repo
 
 from featurestore.errors import BreakingChangeError, ConcurrentRegistryUpdateError
@@ -50,25 +51,43 @@ def _in_repo(repo_path: Path) -> Iterator[None]:
         _forget_repo_modules(repo_path)
 
 
-def current_snapshot(settings: Settings) -> Snapshot:
-    """The registry as it is now (empty when nothing was applied yet)."""
+def _registry_store(settings: Settings) -> FeatureStore | None:
+    """The project's store, or None before the first apply (opening it would then
+    write an empty registry, and a plan writes nothing)."""
     config = repo_config(settings)
     if not registry_file(config.registry, settings.repo_path).exists():
+        return None
+    return FeatureStore(repo_path=str(settings.repo_path), config=config)
+
+
+def current_snapshot(settings: Settings) -> Snapshot:
+    """The registry as it is now (empty when nothing was applied yet)."""
+    store = _registry_store(settings)
+    if store is None:
         return Snapshot(views={}, services={}, entities={})
-    store = FeatureStore(repo_path=str(settings.repo_path), config=config)
-    registry, project = store.registry, store.project
-    return Snapshot.of(
-        registry.list_feature_views(project, allow_cache=False),
-        registry.list_feature_services(project, allow_cache=False),
-        registry.list_entities(project, allow_cache=False),
-    )
+    return Snapshot.of(FeastObjectType.get_objects_from_registry(store.registry, store.project))
 
 
 def desired_snapshot(settings: Settings) -> Snapshot:
-    """The repo's Python definitions."""
+    """The repo's Python definitions, every object Feast's apply would write."""
     with _in_repo(settings.repo_path), redirect_stdout(StringIO()):
         contents = parse_repo(settings.repo_path)
-    return Snapshot.of(contents.feature_views, contents.feature_services, contents.entities)
+        # Apply completes the objects before writing them (a source's timestamp field, a
+        # view's features and entity columns from its source, the dummy entity's column);
+        # the same inference makes the desired specs what apply will write. Before the
+        # first apply there is nothing to compare them with: additions only.
+        store = _registry_store(settings)
+        if store is not None:
+            store._make_inferences(
+                contents.data_sources,
+                contents.entities,
+                contents.feature_views,
+                contents.on_demand_feature_views,
+                contents.stream_feature_views,
+                contents.feature_services,
+                contents.label_views,
+            )
+    return Snapshot.of(FeastObjectType.get_objects_from_repo_contents(contents))
 
 
 def plan_apply(settings: Settings) -> Plan:
@@ -85,7 +104,8 @@ def apply(settings: Settings, *, allow_breaking: bool = False, attempts: int = 5
     with exclusive_lock(apply_lock_path(settings)):
         result = plan_apply(settings)
         if result.breaking and not allow_breaking:
-            raise BreakingChangeError(describe_breaking(result), result.affected_services)
+            services = [s for c in result.breaking for s in c.affected_services]
+            raise BreakingChangeError(describe_breaking(result), services)
         for attempt in range(attempts):
             try:
                 with _in_repo(settings.repo_path), redirect_stdout(StringIO()):
