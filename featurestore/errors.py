@@ -12,6 +12,7 @@ answer, and treat anything else as a bug.
     ├── RedisServerError            the local redis-server cannot be found, started or reached
     ├── ConcurrentRegistryUpdateError  another writer changed the registry during an apply
     ├── BreakingChangeError         an apply would remove or retype features models use
+    ├── DefinitionError             a repo file's definitions fail to load (file, line, object)
     ├── IngestionError              a feature job failed (SQL error, missing raw input)
     │   ├── JobDefinitionError        a job file's header is malformed (file and line)
     │   ├── UnknownJobError           no job by that name (lists the known ones)
@@ -117,6 +118,21 @@ class BreakingChangeError(FeatureStoreError):
             f"refusing to apply: {'; '.join(self.problems)} "
             f"(feature services affected: {', '.join(self.services)})"
         )
+
+
+class DefinitionError(FeatureStoreError):
+    """Importing the Feast repo's definitions failed: a syntax or import error, or Feast
+    refusing an object (a feature service selecting a feature its view lacks...)."""
+
+    code = "definition_error"
+
+    def __init__(self, path: Path, line: int, obj: str | None, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.obj = obj
+        self.message = message
+        defining = f" (defining {obj})" if obj else ""
+        super().__init__(f"{path}:{line}{defining}: {message}")
 
 
 class IngestionError(FeatureStoreError):

@@ -1,6 +1,13 @@
-"""What counts as a breaking change for the models (feature services)."""
+"""What counts as a breaking change for the models (feature services), and how changes read."""
 
 from __future__ import annotations
+
+from datetime import timedelta
+
+from feast import Entity, FeatureView, Field, FileSource
+from feast.feature_view import DUMMY_ENTITY
+from feast.infra.registry.registry import FeastObjectType
+from feast.types import Float64, String
 
 from featurestore.plan import Snapshot, describe_breaking, plan
 
@@ -87,3 +94,38 @@ def test_dropping_a_feature_from_its_service_in_the_same_apply_is_still_refused(
     step_one = _with(services={**CURRENT.services, "cancel_model": {"weather": ["wind"]}})
     assert not plan(CURRENT, step_one).breaking
     assert not plan(step_one, desired).breaking
+
+
+def _view(entities: list[Entity], ttl_hours: int = 3) -> FeatureView:
+    source = FileSource(name="s", path="/t.parquet", timestamp_field="ts")
+    schema = [Field(name="a", dtype=String), Field(name="b", dtype=String)]
+    schema.append(Field(name="x", dtype=Float64))
+    return FeatureView(
+        name="v", entities=entities, ttl=timedelta(hours=ttl_hours), schema=schema, source=source
+    )
+
+
+def _snapshot(*objects: Entity | FeatureView) -> Snapshot:
+    return Snapshot.of(
+        {
+            FeastObjectType.ENTITY: [o for o in objects if isinstance(o, Entity)],
+            FeastObjectType.FEATURE_VIEW: [o for o in objects if isinstance(o, FeatureView)],
+        }
+    )
+
+
+def test_a_field_without_a_readable_detail_is_named() -> None:
+    a, b = Entity(name="a", join_keys=["a"]), Entity(name="b", join_keys=["b"])
+    result = plan(_snapshot(a, b, _view([a, b])), _snapshot(a, b, _view([b, a], ttl_hours=4)))
+    assert [(c.kind, c.name, c.detail) for c in result.changes] == [
+        ("change", "v", "ttl 3:00:00 -> 4:00:00; spec changed (entities)")
+    ]
+
+
+def test_feasts_dummy_entity_is_never_listed() -> None:
+    a = Entity(name="a", join_keys=["a"])
+    result = plan(_snapshot(a, _view([a])), _snapshot(a, _view([]), DUMMY_ENTITY))
+    assert [(c.kind, c.object, c.name, c.detail) for c in result.changes] == [
+        ("change", "feature_view", "v", "entities -a; entity_columns -a"),
+        ("add", "feature", "v:a", "String"),
+    ]

@@ -154,15 +154,22 @@ def test_zero_rows_in_an_explicit_window_fail(project: Project, jobs_dir: Path) 
     [
         (
             "* RENAME (temp AS temperature)",
-            "column 'temp' is missing; unexpected column 'temperature'",
+            "column 'temp' is missing (declared DOUBLE); "
+            "column 'temperature' is not declared (DOUBLE); renamed?",
         ),
-        ("* REPLACE (CAST(temp AS VARCHAR) AS temp)", "column 'temp' is VARCHAR, expected DOUBLE"),
-        ("* EXCLUDE (temp)", "column 'temp' is missing"),
+        ("* REPLACE (CAST(temp AS VARCHAR) AS temp)", "column 'temp' is VARCHAR, declared DOUBLE"),
+        ("* EXCLUDE (temp)", "column 'temp' is missing (declared DOUBLE)"),
     ],
 )
 def test_raw_schema_drift_is_caught_before_writing(
     project: Project, jobs_dir: Path, select: str, problem: str
 ) -> None:
+    write_job(
+        jobs_dir,
+        "temps",
+        "entities: origin\ntimestamp: ts",
+        "SELECT DISTINCT ON (origin, time_hour) origin, time_hour AS ts, temp FROM weather",
+    )
     write_job(jobs_dir, "flight_hours", HOURS_HEADER, HOURS_SQL)
     project = _departures(project, bad_hours=0)
     raw = project.root / "raw" / "weather.parquet"
@@ -173,8 +180,11 @@ def test_raw_schema_drift_is_caught_before_writing(
     with pytest.raises(SchemaDriftError) as error:
         run_jobs(project, start=JAN1, end=JAN11)
     assert problem in str(error.value)
-    assert "raw table weather" in str(error.value)
+    assert "raw source 'weather' (" in str(error.value)
+    assert "raw/weather.parquet)" in str(error.value)
+    # Checked before any job ran, not only the one reading the source.
     assert not feature_table_path(project, "flight_hours").exists()
+    assert not feature_table_path(project, "temps").exists()
 
 
 @pytest.mark.parametrize(
