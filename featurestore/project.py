@@ -95,6 +95,8 @@ class Project:
             raise ProjectNotFoundError(f"no {PROJECT_FILE} in {folder}")
         repo = env.get("FEATURESTORE_REPO_PATH")
         if repo:
+            if not (Path(repo) / "feature_store.yaml").is_file():
+                raise ConfigError(f"no feature_store.yaml in {Path(repo).resolve()}")
             return cls.for_repo(Path(repo), environ=env)
         start = (cwd or Path.cwd()).resolve()
         for folder in (start, *start.parents):
@@ -159,8 +161,6 @@ class Project:
         above it) gets its data folder beside the repo and no jobs or sources."""
         env = os.environ if environ is None else environ
         repo = repo_path.expanduser().resolve()
-        if not (repo / "feature_store.yaml").is_file():
-            raise ConfigError(f"no feature_store.yaml in {repo}")
         for folder in repo.parents:
             if (folder / PROJECT_FILE).is_file():
                 project = cls.load(folder, environ=env)

@@ -4,7 +4,8 @@
 DuckDB does, and returns one problem per column: declared but missing; present but not
 declared, when a declared one is missing (a rename shows as both); of another type.
 Parquet, DuckDB, SQLite and PostgreSQL sources are checked before any row is read
-(``featurestore.raw.describe``). A source without declared columns has nothing to check.
+(``featurestore.raw.describe``; for Parquet, every file's footer, so one changed file in a
+folder is caught). A source without declared columns has nothing to check.
 
 CSV and JSON carry no types, and their declared columns are the types they are READ
 with, so a check reads the values: names first (the header DuckDB sniffs, or the keys of
@@ -54,7 +55,13 @@ def check(con: duckdb.DuckDBPyConnection, source: RawSource) -> list[str]:
         if source.format == "csv":
             return _csv_value_problems(con, source, declared)
         return _json_value_problems(con, source, declared)
-    found = describe(con, source)
+    if source.format == "parquet":
+        # Every file's columns, not only the first file's: a folder or glob where one
+        # file changed a type reads as the type both convert to (union_by_name).
+        every = file_relation(source, extra={"union_by_name": True})
+        found = describe_sql(con, source, f"SELECT * FROM {every}")
+    else:
+        found = describe(con, source)
     problems = _name_problems(declared, found, strict=False)
     actual = {name.lower(): type_ for name, type_ in found}
     for name, type_ in declared.items():

@@ -16,7 +16,7 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "training_set.ipy
 
 
 def test_training_notebook_executes(demo_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FEATURESTORE_REPO_PATH", str(demo_project.repo_path))
+    monkeypatch.setenv("FEATURESTORE_PROJECT", str(demo_project.root))
     monkeypatch.setenv("FEATURESTORE_REDIS_URL", demo_project.redis_url)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(

@@ -23,7 +23,7 @@ def test_lineage_from_job_to_models(demo_project: Project, catalog: Catalog) -> 
     lineage = catalog.lineage("carrier_daily:cancel_rate_7d")
     assert lineage["job"] == "carrier_daily"
     assert str(lineage["job_file"]).endswith("ingestion/jobs/carrier_daily.sql")
-    assert lineage["table"] == str(demo_project.data_dir / "features" / "carrier_daily.parquet")
+    assert lineage["table"] == "data/features/carrier_daily.parquet"  # relative to the project
     assert lineage["source"] == "carrier_daily_source"
     assert lineage["feature_view"] == "carrier_daily"
     assert lineage["feature_services"] == ["cancellation_model"]
