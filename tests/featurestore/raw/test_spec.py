@@ -177,3 +177,21 @@ def test_no_sources(tmp_path: Path) -> None:
     assert parse_sources(None, tmp_path) == {}
     with pytest.raises(ConfigError, match="sources: expected a mapping"):
         parse_sources(["flights"], tmp_path)  # type: ignore[arg-type]
+
+
+def test_the_readme_sources_example_parses(tmp_path: Path) -> None:
+    """README "Your own project", section 2: every kind of source, as written."""
+    import re
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "README.md").read_text().split("### 2. Raw sources", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", text, re.DOTALL)
+    assert block is not None
+    sources = parse_sources(yaml.safe_load(block.group(1))["sources"], tmp_path)
+    assert {s.format for s in sources.values()} == {
+        "parquet", "csv", "json", "duckdb", "sqlite", "postgres"
+    }  # fmt: skip
+    assert "${SHOP_DB_PASSWORD}" not in sources["orders"].location
