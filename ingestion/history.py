@@ -15,9 +15,10 @@ from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -131,6 +132,8 @@ def runs(data_dir: Path, job: str | None = None, limit: int | None = None) -> li
 
 def runs_frame(data_dir: Path, job: str | None = None, limit: int | None = None) -> pd.DataFrame:
     """The run history as a DataFrame, newest first (one column per RunRecord field)."""
+    import pandas as pd  # only here: the job runner itself needs no pandas
+
     records = runs(data_dir, job, limit)
     columns = list(RunRecord.__dataclass_fields__)
     return pd.DataFrame([asdict(r) for r in records], columns=columns)

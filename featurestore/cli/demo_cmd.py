@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from featurestore import tables
 from featurestore.errors import FeatureStoreError
 from featurestore.settings import Settings
 
@@ -31,6 +29,10 @@ def lookup(
     feature_service: str = typer.Option("departure_delay_model", help="Model to look up."),
 ) -> None:
     """Look up a model's features for the last flight of 2013 through the HTTP API."""
+    import httpx  # the lookup is HTTP and DuckDB only: no Feast in this process
+
+    from featurestore import tables
+
     settings = Settings.from_env()
     con = tables.connect(settings.data_dir)
     try:
