@@ -20,11 +20,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingestion.job import parse_job
-from ingestion.raw import load_raw_tables, raw_path
-
+from bench.demo import copy_demo
 from bench.report import Report
-from featurestore import tables
+from featurestore import sql
+from featurestore.job_spec import parse_job
+from featurestore.project import Project
 from ingestion import run_jobs
 from ingestion.storage import partition_sql
 
@@ -104,11 +104,10 @@ def run(args: argparse.Namespace) -> Report:
 
 
 def _measure(report: Report, work: Path, copies: int, spread: str, repeat: int) -> None:
-    data_dir = work / "data"
-    load_raw_tables(data_dir)
-    rows = _scale_flights(data_dir, copies, spread)
-    jobs_dir = work / "jobs"
-    jobs_dir.mkdir()
+    project = copy_demo(work / "project", jobs=False)
+    data_dir = project.data_dir
+    rows = _scale_flights(project, copies, spread)
+    jobs_dir = project.jobs_dir
     (jobs_dir / "flight_departures.sql").write_text(JOB)
     job = parse_job(jobs_dir / "flight_departures.sql")
     start = datetime(2013, 1, 1, tzinfo=UTC)
@@ -118,7 +117,7 @@ def _measure(report: Report, work: Path, copies: int, spread: str, repeat: int) 
     written: dict[str, int] = {}
 
     def ours() -> None:
-        (result,) = run_jobs(data_dir, ["flight_departures"], jobs_dir, start=start, end=end)
+        (result,) = run_jobs(project, ["flight_departures"], start=start, end=end)
         written["rows"], written["quarantined"] = result.rows, result.rows_quarantined
 
     def duckdb_copy(partitioned: bool) -> Callable[[], None]:
@@ -126,17 +125,17 @@ def _measure(report: Report, work: Path, copies: int, spread: str, repeat: int) 
             target = work / ("copy_partitioned" if partitioned else "copy.parquet")
             shutil.rmtree(target, ignore_errors=True)
             target.unlink(missing_ok=True)
-            con = tables.connect(data_dir)
+            con = project.connect()
             try:
                 if partitioned:
                     con.execute(
                         f"COPY (SELECT *, {partition_sql(job.timestamp, job.grain)} FROM ({sql})) "
-                        f"TO {tables.quote_path(target)} "
+                        f"TO {sql.path_literal(target)} "
                         "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (partition_date))"
                     )
                 else:
                     con.execute(
-                        f"COPY ({sql}) TO {tables.quote_path(target)} "
+                        f"COPY ({sql}) TO {sql.path_literal(target)} "
                         "(FORMAT parquet, COMPRESSION zstd)"
                     )
             finally:
@@ -149,10 +148,10 @@ def _measure(report: Report, work: Path, copies: int, spread: str, repeat: int) 
         target = work / "copy_sorted.parquet"
         target.unlink(missing_ok=True)
         keys = ", ".join(f'"{c}"' for c in (job.timestamp, *job.entities))
-        con = tables.connect(data_dir)
+        con = project.connect()
         try:
             con.execute(
-                f"COPY (SELECT * FROM ({sql}) ORDER BY {keys}) TO {tables.quote_path(target)} "
+                f"COPY (SELECT * FROM ({sql}) ORDER BY {keys}) TO {sql.path_literal(target)} "
                 "(FORMAT parquet, COMPRESSION zstd)"
             )
         finally:
@@ -163,12 +162,12 @@ def _measure(report: Report, work: Path, copies: int, spread: str, repeat: int) 
         # as our runner wrote, no query.
         target = work / "files_only"
         shutil.rmtree(target, ignore_errors=True)
-        con = tables.connect(data_dir)
+        con = project.connect()
         try:
             con.execute(
                 "COPY (SELECT CAST(strftime(DATE '2013-01-01' + CAST(d AS INTEGER), '%Y%m%d') "
                 f"AS INTEGER) AS partition_date, 0 AS x FROM range({_partitions(data_dir)}) "
-                f"AS days(d)) TO {tables.quote_path(target)} "
+                f"AS days(d)) TO {sql.path_literal(target)} "
                 "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (partition_date))"
             )
         finally:
@@ -217,25 +216,25 @@ def _measure(report: Report, work: Path, copies: int, spread: str, repeat: int) 
         )
 
 
-def _scale_flights(data_dir: Path, copies: int, spread: str) -> int:
+def _scale_flights(project: Project, copies: int, spread: str) -> int:
     """Replace the raw flights with copies of 2013, copy k shifted by k years or minutes."""
     shift, shift_year = ("to_years(k)", "k") if spread == "years" else ("to_minutes(k)", "0")
-    path = raw_path(data_dir, "flights")
+    path = Path(str(project.sources["flights"].path))
     scaled = path.with_name("flights.scaled.parquet")
-    con = tables.connect(data_dir)
+    con = project.connect({"flights"})
     try:
         con.execute(
             "COPY (SELECT * EXCLUDE (k) REPLACE "
             f"(CAST(year + {shift_year} AS INTEGER) AS year, time_hour + {shift} AS time_hour) "
             f"FROM flights, range({copies}) AS shift(k)) "
-            f"TO {tables.quote_path(scaled)} (FORMAT parquet, COMPRESSION zstd)"
+            f"TO {sql.path_literal(scaled)} (FORMAT parquet, COMPRESSION zstd)"
         )
         (count,) = con.execute(
-            f"SELECT count(*) FROM read_parquet({tables.quote_path(scaled)})"
+            f"SELECT count(*) FROM read_parquet({sql.path_literal(scaled)})"
         ).fetchall()[0]
     finally:
         con.close()
-    scaled.replace(path)
+    scaled.replace(path)  # a new file in place of the link to the shared load
     return int(count)
 
 

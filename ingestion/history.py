@@ -135,7 +135,7 @@ def runs(data_dir: Path, job: str | None = None, limit: int | None = None) -> li
 
 def runs_frame(data_dir: Path, job: str | None = None, limit: int | None = None) -> pd.DataFrame:
     """The run history as a DataFrame, newest first (one column per RunRecord field)."""
-    import pandas as pd
+    import pandas as pd  # only here: the job runner itself needs no pandas
 
     records = runs(data_dir, job, limit)
     columns = list(RunRecord.__dataclass_fields__)

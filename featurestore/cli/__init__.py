@@ -4,6 +4,13 @@ Every command works on one project (``featurestore.project``): ``--project DIR``
 ``FEATURESTORE_PROJECT``, else the project file in the current folder or a parent.
 Known errors become one clear line on stderr and exit code 1; ``--debug`` (or
 ``FEATURESTORE_DEBUG=1``) shows the traceback instead.
+
+Start-up: every command module is imported here to register it, so each imports at its
+top only typer, rich and Feast-free parts of the library, and the rest inside the
+command. ``featurestore --help``, ``redis``, ``ingest`` and ``demo`` never import Feast;
+the commands that only read the registry import it through ``featurestore.feast_import``
+(without typeguard's instrumentation); ``plan`` and ``apply`` load user definitions and
+import it as it is, checks included. ``tests/featurestore/cli/test_startup.py`` checks it.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from featurestore.cli import (
     redis_cmd,
     training_cmd,
 )
-from featurestore.cli._errors import KNOWN_ERRORS, one_line
+from featurestore.cli._errors import is_known, one_line
 
 app = typer.Typer(
     help="Feature store: SQL feature jobs, Feast registry, Redis online store, HTTP API.",
@@ -71,8 +78,8 @@ def _root(
 def main() -> None:
     try:
         app()
-    except KNOWN_ERRORS as exc:
-        if _debug or os.environ.get("FEATURESTORE_DEBUG") == "1":
+    except Exception as exc:
+        if not is_known(exc) or _debug or os.environ.get("FEATURESTORE_DEBUG") == "1":
             raise
         print(f"error: {one_line(exc)}", file=sys.stderr)
         sys.exit(1)

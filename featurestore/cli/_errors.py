@@ -1,22 +1,34 @@
-"""The errors the CLI reports as one line instead of a traceback."""
+"""The errors the CLI reports as one line instead of a traceback.
+
+Feast's and redis-py's errors are recognised without importing either: a command that
+never imported Feast cannot raise a ``FeastError``, so the class is looked up only in
+``sys.modules`` (importing Feast to check would cost seconds on every failing command).
+"""
 
 from __future__ import annotations
 
-import redis
-from feast.errors import FeastError
+import sys
 
 from featurestore.errors import FeatureStoreError
 
-KNOWN_ERRORS: tuple[type[BaseException], ...] = (
-    FeatureStoreError,
-    FeastError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-)
+
+def _redis_unreachable(exc: BaseException) -> bool:
+    exceptions = sys.modules.get("redis.exceptions")
+    return exceptions is not None and isinstance(
+        exc, exceptions.ConnectionError | exceptions.TimeoutError
+    )
+
+
+def is_known(exc: BaseException) -> bool:
+    """Whether ``exc`` is an error the CLI reports in one line."""
+    if isinstance(exc, FeatureStoreError) or _redis_unreachable(exc):
+        return True
+    feast_errors = sys.modules.get("feast.errors")
+    return feast_errors is not None and isinstance(exc, feast_errors.FeastError)
 
 
 def one_line(exc: BaseException) -> str:
-    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+    if _redis_unreachable(exc):
         return f"cannot reach Redis ({exc}); is it running? try: featurestore redis start"
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.split())

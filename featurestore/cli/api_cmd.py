@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -9,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import typer
 from rich.console import Console
 
@@ -18,10 +19,11 @@ from featurestore.project import Project
 
 app = typer.Typer(help="Run the HTTP API in the background.", no_args_is_help=True)
 console = Console()
-_FACTORY = "api.app:create_app_from_env"
+# Both through api.worker, which imports Feast without typeguard's instrumentation first.
+_FACTORY = "api.worker:create_app_from_env"
 # uvicorn's httptools protocol with POST /get-online-features answered inline (no ASGI
 # cycle per request): the fastest measured, bench/bench_serving.py.
-_PROTOCOL = "api.protocol:InlineHttpProtocol"
+_PROTOCOL = "api.worker:InlineHttpProtocol"
 
 
 def uvicorn_args(host: str, port: int, workers: int | None) -> list[str]:
@@ -73,10 +75,37 @@ def _pid(pidfile: Path) -> int | None:
 
 
 def _healthy(url: str) -> bool:
+    return _get(f"{url}/health")[0] == 200
+
+
+def _get(url: str) -> tuple[int | None, str]:
+    """Status and body of ``GET url``; ``None`` when nothing answers."""
+    import httpx
+
     try:
-        return httpx.get(f"{url}/health", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
+        answer = httpx.get(url, timeout=1.0)
+    except httpx.HTTPError as exc:
+        return None, str(exc)
+    return answer.status_code, answer.text
+
+
+def _not_ready(body: str) -> str:
+    """Why ``/ready`` said no, from its JSON (``{"ready", "redis", "registry"}``)."""
+    try:
+        state = json.loads(body)
+        return f"redis: {state['redis']}, registry: {state['registry']}"
+    except (ValueError, KeyError, TypeError):
+        return body.strip()[:200] or "no answer"
+
+
+def _log_error(logfile: Path, since: int) -> str:
+    """The last error line the server logged after byte ``since`` (uvicorn logs its
+    shutdown after the error), else its last line."""
+    with logfile.open("rb") as log:
+        log.seek(since)
+        lines = log.read().decode(errors="replace").strip().splitlines()
+    errors = [line for line in lines if line.startswith(("ERROR", "Traceback")) or "Error" in line]
+    return " ".join((errors or lines or ["no output"])[-1].split())
 
 
 @app.command()
@@ -86,9 +115,10 @@ def start(
     workers: int | None = typer.Option(
         None, min=1, help="Worker processes (default: FEATURESTORE_API_WORKERS or 1)."
     ),
-    timeout: float = typer.Option(90.0, help="Seconds to wait for /health."),
+    timeout: float = typer.Option(90.0, help="Seconds to wait for /ready."),
 ) -> None:
-    """Start the API in the background; logs in data/run/api.log."""
+    """Start the API in the background and wait until /ready answers; logs in
+    data/run/api.log."""
     settings = Project.find()
     run_dir = _run_dir(settings)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +128,7 @@ def start(
         console.print(f"api already running at {url}")
         return
     with logfile.open("ab") as log:
+        since = log.tell()
         proc = subprocess.Popen(
             uvicorn_args(host, port, workers),
             stdin=subprocess.DEVNULL,
@@ -108,16 +139,28 @@ def start(
         )
     pidfile.write_text(f"{proc.pid} {url}\n")
     deadline = time.monotonic() + timeout
+    status, body = None, ""
     while time.monotonic() < deadline:
-        if _healthy(url):
+        status, body = _get(f"{url}/ready")
+        if status == 200:
             console.print(f"api started at {url} (pid {proc.pid}, log {logfile})")
             return
-        if proc.poll() is not None:
-            break
-        time.sleep(0.25)
-    proc.terminate()
-    tail = logfile.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-    raise FeatureStoreError(f"the API did not start at {url}: {tail[0]} (see {logfile})")
+        code = proc.poll()
+        if code is not None:
+            pidfile.unlink(missing_ok=True)
+            raise FeatureStoreError(
+                f"the API exited with code {code} before it was ready at {url}: "
+                f"{_log_error(logfile, since)} (see {logfile})"
+            )
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
+    pidfile.unlink(missing_ok=True)
+    why = _not_ready(body) if status is not None else f"no answer ({body})"
+    raise FeatureStoreError(
+        f"the API at {url} was not ready within {timeout:g} s: {why} (see {logfile})"
+    )
 
 
 @app.command()

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from featurestore.feast_import import skip_typechecks
 from featurestore.project import Project
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ console = Console()
 
 
 def _catalog() -> Any:
+    skip_typechecks()  # reads the registry only: Feast without typeguard's instrumentation
     from featurestore.catalog import load_catalog
     from featurestore.store import open_store
 
@@ -96,6 +98,7 @@ def new_model(
 
     Then `featurestore plan` shows the change and `featurestore apply` registers it.
     """
+    skip_typechecks()
     from featurestore.catalog import feature_service_module
 
     settings = Project.find()

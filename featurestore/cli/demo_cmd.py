@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -25,6 +24,11 @@ def lookup(
 ) -> None:
     """Look up a model's features over the HTTP API, for the entity of the newest row
     in its feature tables."""
+    import httpx
+
+    from featurestore.feast_import import skip_typechecks
+
+    skip_typechecks()  # the registry is only read here
     from featurestore.online.examples import example_lookup
     from featurestore.store import open_store
 

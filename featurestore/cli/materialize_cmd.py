@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import typer
 from dateutil import parser
 
+from featurestore.feast_import import skip_typechecks
 from featurestore.project import Project
 
 
@@ -25,6 +26,7 @@ def materialize(
     views: list[str] = typer.Option(None, "--views", "-v", help="Only these feature views."),
 ) -> None:
     """Write the latest row per entity in [START, END] of each view into Redis."""
+    skip_typechecks()  # reads the registry only: Feast without typeguard's instrumentation
     from featurestore.materialize import run
     from featurestore.store import open_store
 
@@ -37,6 +39,7 @@ def materialize_incremental(
     views: list[str] = typer.Option(None, "--views", "-v", help="Only these feature views."),
 ) -> None:
     """Materialize each view from where its last materialization ended up to END."""
+    skip_typechecks()
     from featurestore.materialize import run
     from featurestore.store import open_store
 

@@ -1,13 +1,20 @@
-"""``featurestore plan`` and ``featurestore apply``: registry changes, checked for models."""
+"""``featurestore plan`` and ``featurestore apply``: registry changes, checked for models.
+
+Both load the user's definitions, so they import Feast as it is, with typeguard's checks
+on those definitions' arguments (not through ``featurestore.feast_import``)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from featurestore.plan import Plan
 from featurestore.project import Project
+
+if TYPE_CHECKING:
+    from featurestore.plan import Plan
 
 console = Console()
 

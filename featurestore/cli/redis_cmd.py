@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 
 from featurestore.errors import ConfigError
 from featurestore.project import Project
-from featurestore.redis_server import LocalRedis
 from featurestore.settings import parse_redis_url
+
+if TYPE_CHECKING:
+    from featurestore.redis_server import LocalRedis
 
 app = typer.Typer(help="Run a local redis-server for the online store.", no_args_is_help=True)
 console = Console()
 
 
 def local_redis(settings: Project) -> LocalRedis:
+    from featurestore.redis_server import LocalRedis  # redis-py: only when a command runs
+
     address = parse_redis_url(settings.redis_url)
     if not address.is_local:
         raise ConfigError(

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.console import Console
 
+from featurestore.feast_import import skip_typechecks
 from featurestore.project import Project
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(help="Build training sets from feature services.", no_args_is_help=True)
 console = Console()
@@ -27,6 +31,9 @@ def build(
     show: int = typer.Option(5, help="Print this many rows."),
 ) -> None:
     """Join the label query's rows with the model's features as of each row's time."""
+    skip_typechecks()  # reads the registry only: Feast without typeguard's instrumentation
+    import pandas as pd
+
     from featurestore.offline import ProgressBar
     from featurestore.offline.manifest import manifest_path
     from featurestore.store import open_store
@@ -59,6 +66,7 @@ def build(
 
 
 def _head(path: Path, rows: int) -> pd.DataFrame:
+    import pandas as pd
     import pyarrow.parquet as pq
 
     batches = pq.ParquetFile(path).iter_batches(batch_size=max(rows, 1))
