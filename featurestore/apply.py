@@ -9,11 +9,8 @@ registry in between (``ConcurrentRegistryUpdateError`` from our registry store).
 
 from __future__ import annotations
 
-import ast
 import os
-import re
 import sys
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from io import StringIO
@@ -23,11 +20,10 @@ from feast import FeatureStore
 from feast.infra.registry.registry import FeastObjectType
 from feast.repo_operations import apply_total, parse_repo
 
+from featurestore.definition_errors import reported_where_defined
 from featurestore.errors import (
     BreakingChangeError,
     ConcurrentRegistryUpdateError,
-    DefinitionError,
-    FeatureStoreError,
 )
 from featurestore.feast_plugins.registry_store import exclusive_lock, registry_file
 from featurestore.plan import Plan, Snapshot, describe_breaking, plan
@@ -59,83 +55,6 @@ def _in_repo(repo_path: Path) -> Iterator[None]:
         _forget_repo_modules(repo_path)
 
 
-@contextmanager
-def _definitions(settings: Project) -> Iterator[None]:
-    """Report an error raised while Feast imports the repo's files where it is made:
-    the repo file and line, and the module-level object that line defines."""
-    try:
-        yield
-    except Exception as exc:
-        if isinstance(exc, DefinitionError):
-            raise
-        located = _locate(exc, settings.repo_path.resolve())
-        if located is None:
-            raise
-        path, line = located
-        source = (settings.repo_path / path).read_text(errors="replace")
-        message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
-        if not isinstance(exc, FeatureStoreError):
-            message = f"{type(exc).__name__}: {message}"
-        raise DefinitionError(path, line, _defined_at(source, line), message) from exc
-
-
-def _locate(exc: BaseException, repo: Path) -> tuple[Path, int] | None:
-    """The repo file and line the error comes from: a syntax error's own position, else
-    the innermost frame of a repo file at module level (else in a function of it)."""
-    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
-        inside = _relative(exc.filename, repo)
-        return (inside, exc.lineno) if inside is not None else None
-    frames = [
-        (inside, frame.lineno or 0, frame.name)
-        for frame in traceback.extract_tb(exc.__traceback__)
-        if (inside := _relative(frame.filename, repo)) is not None
-    ]
-    chosen = [f for f in frames if f[2] == "<module>"] or frames
-    if not chosen:
-        return None
-    path, line, _ = chosen[-1]
-    return path, line
-
-
-def _relative(filename: str, repo: Path) -> Path | None:
-    path = Path(filename).resolve()
-    return path.relative_to(repo) if path.is_relative_to(repo) else None
-
-
-def _defined_at(source: str, line: int) -> str | None:
-    """The module-level name that the statement spanning ``line`` defines, if any."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        # The file does not parse: take the last top-level `name =`, def or class above.
-        for text in reversed(source.splitlines()[:line]):
-            if match := _TOP_LEVEL_NAME.match(text):
-                return match.group(1) or match.group(2)
-        return None
-    for statement in tree.body:
-        if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
-            return _names(statement)
-    return None
-
-
-# At column 0: `def name`, `class name`, `name =` or `name: type =`.
-_TOP_LEVEL_NAME = re.compile(
-    r"(?:(?:async\s+)?def|class)\s+([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)"
-)
-
-
-def _names(statement: ast.stmt) -> str | None:
-    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return statement.name
-    targets: list[ast.expr] = []
-    if isinstance(statement, ast.Assign):
-        targets = statement.targets
-    elif isinstance(statement, ast.AnnAssign | ast.AugAssign):
-        targets = [statement.target]
-    names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-    return ", ".join(names) or None
-
-
 def _registry_store(settings: Project) -> FeatureStore | None:
     """The project's store, or None before the first apply (opening it would then
     write an empty registry, and a plan writes nothing)."""
@@ -156,7 +75,7 @@ def current_snapshot(settings: Project) -> Snapshot:
 def desired_snapshot(settings: Project) -> Snapshot:
     """The repo's Python definitions, every object Feast's apply would write."""
     with _in_repo(settings.repo_path), redirect_stdout(StringIO()):
-        with _definitions(settings):
+        with reported_where_defined(settings.repo_path):
             contents = parse_repo(settings.repo_path)
         # Apply completes the objects before writing them (a source's timestamp field, a
         # view's features and entity columns from its source, the dummy entity's column);
@@ -197,7 +116,7 @@ def apply(settings: Project, *, allow_breaking: bool = False, attempts: int = 5)
                 with (
                     _in_repo(settings.repo_path),
                     redirect_stdout(StringIO()),
-                    _definitions(settings),
+                    reported_where_defined(settings.repo_path),
                 ):
                     apply_total(repo_config(settings), settings.repo_path, False)
                 return result

@@ -24,7 +24,11 @@ def is_known(exc: BaseException) -> bool:
     if isinstance(exc, FeatureStoreError) or _redis_unreachable(exc):
         return True
     feast_errors = sys.modules.get("feast.errors")
-    return feast_errors is not None and isinstance(exc, feast_errors.FeastError)
+    if feast_errors is not None and isinstance(exc, feast_errors.FeastError):
+        return True
+    # A bad feature_store.yaml: Feast's config error is not a FeastError.
+    repo_config = sys.modules.get("feast.repo_config")
+    return repo_config is not None and isinstance(exc, repo_config.FeastConfigError)
 
 
 def one_line(exc: BaseException) -> str:

@@ -39,7 +39,7 @@ finally:
 
 # Every group and top-level command; a new one gets its --help checked here too.
 _COMMANDS = [
-    "redis", "ingest", "api", "training", "demo", "catalog",
+    "init", "raw", "redis", "ingest", "api", "training", "demo", "catalog",
     "serve", "plan", "apply", "materialize", "materialize-incremental",
 ]  # fmt: skip
 
@@ -88,12 +88,16 @@ _UNREACHABLE = {"FEATURESTORE_REDIS_URL": "redis://127.0.0.1:9/0"}  # nothing li
         ["ingest", "status"],
         ["ingest", "run", "no_such_job"],
         ["api", "status"],
-        ["demo", "lookup", "--url", "http://127.0.0.1:9"],
+        ["raw", "list"],
+        ["raw", "check"],
+        ["raw", "preview", "airlines"],
+        ["init", "{tmp}/new_project"],
     ],
 )
 def test_feast_free_commands(tmp_path: Path, repo: Path, args: list[str]) -> None:
     env = {"FEATURESTORE_REPO_PATH": str(repo), **_UNREACHABLE}
-    result = _run(tmp_path, env, *args)
+    result = _run(tmp_path, env, *(arg.format(tmp=tmp_path) for arg in args))
+    assert "Traceback" not in result["stderr"], result["stderr"]
     assert "feast" not in result["modules"], result["stderr"]
     assert "typeguard" not in result["modules"]
     assert "pandas" not in result["modules"]
