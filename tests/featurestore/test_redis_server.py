@@ -162,3 +162,26 @@ def test_our_server_round_trip(tmp_path: Path) -> None:
     assert not ours.status().running
     assert not ours.pidfile.exists()
     assert ours.stop() is False
+
+
+def test_cli_never_adopts_or_stops_another_projects_server(
+    foreign: LocalRedis, tmp_path: Path
+) -> None:
+    repo = copy_project(tmp_path / "project")
+    env = {
+        "FEATURESTORE_REPO_PATH": str(repo),
+        "FEATURESTORE_REDIS_URL": f"redis://127.0.0.1:{foreign.port}/0",
+    }
+    runner = CliRunner()
+    started = runner.invoke(app, ["redis", "start"], env=env)
+    assert started.exit_code == 1
+    assert isinstance(started.exception, ForeignRedisError)
+    assert f"port {foreign.port} is taken" in str(started.exception)
+    status = runner.invoke(app, ["redis", "status"], env=env)
+    assert status.exit_code == 1
+    assert "redis running (not started by this project)" in " ".join(status.output.split())
+    stopped = runner.invoke(app, ["redis", "stop"], env=env)
+    assert stopped.exit_code == 1
+    assert isinstance(stopped.exception, ForeignRedisError)
+    assert not (tmp_path / "project" / "data" / "redis" / "redis.pid").exists()
+    _untouched(foreign)
