@@ -10,6 +10,7 @@ answer, and treat anything else as a bug.
     │   └── SourceSpecError           a project file's ``sources:`` is malformed (a line each)
     ├── RawSourceError              a raw source cannot be read (names it and its safe location)
     ├── RedisServerError            the local redis-server cannot be found, started or reached
+    │   └── ForeignRedisError         the server on the project's port is not the project's own
     ├── ConcurrentRegistryUpdateError  another writer changed the registry during an apply
     ├── BreakingChangeError         an apply would remove or retype features models use
     ├── DefinitionError             a repo file's definitions fail to load (file, line, object)
@@ -92,6 +93,34 @@ class RawSourceError(FeatureStoreError):
 
 class RedisServerError(FeatureStoreError):
     code = "redis_error"
+
+
+class ForeignRedisError(RedisServerError):
+    """A server answers on the project's Redis port that this project did not start.
+
+    ``pid`` and ``dir`` are what its INFO and CONFIG said, None when it did not tell;
+    ``action`` is what was refused: ``"start"`` (the port is taken) or ``"stop"``.
+    """
+
+    code = "foreign_redis"
+
+    def __init__(self, port: int, pid: int | None, dir: Path | None, action: str) -> None:
+        self.port = port
+        self.pid = pid
+        self.dir = dir
+        self.action = action
+        who = f"pid {pid or 'unknown'}, dir {dir or 'unknown'}"
+        if action == "start":
+            message = (
+                f"port {port} is taken by a server this project did not start ({who}); "
+                "choose another port for this project"
+            )
+        else:
+            message = (
+                f"the server on port {port} ({who}) was not started by this project; "
+                "left it running"
+            )
+        super().__init__(message)
 
 
 class ConcurrentRegistryUpdateError(FeatureStoreError):

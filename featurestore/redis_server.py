@@ -6,6 +6,7 @@ ships a redis-server build, so a fresh machine needs nothing installed by hand.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from featurestore.errors import RedisServerError
+from featurestore.errors import ForeignRedisError, RedisServerError
 from featurestore.settings import RedisAddress
 
 
@@ -68,17 +69,42 @@ def ping(address: RedisAddress, timeout: float = 0.5) -> bool:
         client.close()
 
 
+def _listening(address: RedisAddress, timeout: float = 0.5) -> bool:
+    """Whether anything accepts connections on the address (Redis or not, ours or not)."""
+    try:
+        with socket.create_connection((address.host, address.port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
 class RedisStatus:
+    """What answers on a LocalRedis's port. ``pid``, ``dir``, ``version`` and ``keys`` are
+    None when nothing answers or the server does not tell (not Redis, or a password)."""
+
     running: bool
+    owned: bool
     pid: int | None
+    dir: Path | None
     version: str | None
     keys: int | None
 
 
+_NOTHING = RedisStatus(running=False, owned=False, pid=None, dir=None, version=None, keys=None)
+
+
 @dataclass
 class LocalRedis:
-    """A redis-server on 127.0.0.1 whose files (pid, log, snapshot) live in ``workdir``."""
+    """A redis-server on 127.0.0.1 whose files (pid, log, snapshot) live in ``workdir``.
+
+    The server is ours (``owned``) when the pid file in ``workdir`` names the process
+    that answers on the port (INFO ``process_id``) and that process serves this workdir
+    (CONFIG ``dir``). Both are needed: the pid alone may have been reused by another
+    program after our server died, and the port alone may be another project's server.
+    A pid file that fails the check is stale: ``start`` and ``stop`` remove it. Only
+    INFO, CONFIG GET and DBSIZE are ever sent to a server that is not ours.
+    """
 
     workdir: Path
     port: int
@@ -100,6 +126,8 @@ class LocalRedis:
         return self.workdir / "redis.log"
 
     def _args(self, *, daemonize: bool, persist: bool) -> list[str]:
+        # redis-server writes --pidfile when not daemonized too, before it answers PING,
+        # and removes it on a clean shutdown.
         args = [
             str(find_redis_server()),
             "--port", str(self.port),
@@ -116,9 +144,16 @@ class LocalRedis:
         return args
 
     def start(self, *, daemonize: bool = True, persist: bool = True, timeout: float = 10.0) -> None:
-        """Start the server and wait until it answers PING."""
-        if ping(self.address):
+        """Start the server and wait until it answers as ours; return at once if ours runs.
+
+        Raises ``ForeignRedisError`` when a server this project did not start holds the port.
+        """
+        state = self.status()
+        if state.owned:
             return
+        self.pidfile.unlink(missing_ok=True)
+        if state.running:
+            raise ForeignRedisError(self.port, state.pid, state.dir, "start")
         self.workdir.mkdir(parents=True, exist_ok=True)
         proc = subprocess.Popen(
             self._args(daemonize=daemonize, persist=persist),
@@ -129,7 +164,7 @@ class LocalRedis:
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if ping(self.address, timeout=0.2):
+            if ping(self.address, timeout=0.2) and self.owned():
                 return
             if proc.poll() not in (None, 0):
                 break
@@ -148,43 +183,84 @@ class LocalRedis:
             return ""
 
     def pid(self) -> int | None:
+        """The pid the pid file names, whether or not that process is our server."""
         try:
             return int(self.pidfile.read_text().strip())
         except (OSError, ValueError):
             return None
 
+    def owned(self) -> bool:
+        """Whether the server answering on the port is the one this workdir started."""
+        return self.status().owned
+
     def status(self) -> RedisStatus:
-        if not ping(self.address):
-            return RedisStatus(running=False, pid=None, version=None, keys=None)
+        """Who answers on the port, asked with read-only commands only."""
+        if not _listening(self.address):
+            return _NOTHING
         client = _client(self.address, 2.0)
         try:
             info: dict[str, Any] = client.info("server")  # type: ignore[assignment]
-            keys = int(client.dbsize())  # type: ignore[arg-type]
+            # Either may be refused (CONFIG renamed away, DBSIZE while loading a snapshot).
+            dirs: dict[str, str] = {}
+            keys: int | None = None
+            with contextlib.suppress(redis.ResponseError):
+                dirs = client.config_get("dir")  # type: ignore[assignment]
+            with contextlib.suppress(redis.ResponseError, redis.BusyLoadingError):
+                keys = int(client.dbsize())  # type: ignore[arg-type]
+        except redis.RedisError:  # not Redis, or one that wants a password: not ours
+            return RedisStatus(
+                running=True, owned=False, pid=None, dir=None, version=None, keys=None
+            )
         finally:
             client.close()
+        pid = int(info.get("process_id", 0)) or None
+        served = Path(dirs["dir"]) if dirs.get("dir") else None
+        owned = (
+            pid is not None
+            and pid == self.pid()
+            and served is not None
+            and served.resolve() == self.workdir.resolve()
+        )
         return RedisStatus(
             running=True,
-            pid=int(info.get("process_id", 0)) or self.pid(),
+            owned=owned,
+            pid=pid,
+            dir=served,
             version=str(info.get("redis_version")),
             keys=keys,
         )
 
     def stop(self, *, timeout: float = 10.0) -> bool:
-        """Stop the server (saving its snapshot when persistence is on). False if none ran."""
-        if not ping(self.address):
+        """Stop our server (saving its snapshot when persistence is on). False if none ran.
+
+        Raises ``ForeignRedisError``, and sends it nothing, when the server on the port is
+        not ours. SIGTERM goes to our pid only if SHUTDOWN fails or does not end it in time.
+        """
+        state = self.status()
+        if not state.owned:
+            self.pidfile.unlink(missing_ok=True)
+            if state.running:
+                raise ForeignRedisError(self.port, state.pid, state.dir, "stop")
             return False
-        pid = self.status().pid
+        assert state.pid is not None  # owned implies a pid
         client = _client(self.address, timeout)
         try:
             client.shutdown()
-        except (redis.ConnectionError, redis.ResponseError):
-            if pid:
-                os.kill(pid, signal.SIGTERM)
+            stopped = self._wait_gone(timeout / 2)
+        except redis.RedisError:  # e.g. the snapshot could not be saved
+            stopped = False
         finally:
             client.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and ping(self.address, timeout=0.2):
-            time.sleep(0.05)
-        if ping(self.address):
+        if not stopped and self.owned():
+            os.kill(state.pid, signal.SIGTERM)
+        if not self._wait_gone(timeout / 2):
             raise RedisServerError(f"redis-server on port {self.port} did not stop")
+        return True
+
+    def _wait_gone(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while ping(self.address, timeout=0.2):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
         return True

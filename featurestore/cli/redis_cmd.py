@@ -34,7 +34,7 @@ def local_redis(settings: Project) -> LocalRedis:
 def start() -> None:
     """Start redis-server on 127.0.0.1 (port from FEATURESTORE_REDIS_URL), data in data/redis/."""
     server = local_redis(Project.find())
-    already = server.status().running
+    already = server.owned()
     server.start()
     verb = "already running" if already else "started"
     console.print(f"redis {verb} at {server.url} (files in {server.workdir})")
@@ -42,7 +42,7 @@ def start() -> None:
 
 @app.command()
 def stop() -> None:
-    """Stop the local redis-server, saving its snapshot."""
+    """Stop the local redis-server, saving its snapshot; never one this project did not start."""
     server = local_redis(Project.find())
     if server.stop():
         console.print(f"redis stopped ({server.url})")
@@ -52,14 +52,24 @@ def stop() -> None:
 
 @app.command()
 def status() -> None:
-    """Say whether the local redis-server runs, its version and key count."""
+    """Say whether the local redis-server runs, its version and key count.
+
+    Exit code 0 when this project's server runs, 3 when nothing answers on its port, and 1
+    when the server there is not this project's.
+    """
     server = local_redis(Project.find())
     state = server.status()
-    if state.running:
+    if state.owned:
         console.print(
             f"redis running at {server.url}: pid {state.pid}, version {state.version}, "
             f"{state.keys} keys"
         )
+    elif state.running:
+        console.print(
+            f"redis running (not started by this project) at {server.url}: "
+            f"pid {state.pid or 'unknown'}, dir {state.dir or 'unknown'}"
+        )
+        raise typer.Exit(1)
     else:
         console.print(f"redis not running at {server.url}")
         raise typer.Exit(3)
