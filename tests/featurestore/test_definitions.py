@@ -75,3 +75,13 @@ def test_a_job_without_declared_columns_cannot_make_a_view(tmp_path: Path) -> No
     )
     with pytest.raises(JobDefinitionError, match="declare the output columns"):
         job_fields("bare", jobs_dir=tmp_path)
+
+
+def test_the_view_records_its_job_for_the_catalogs_lineage() -> None:
+    view = job_feature_view(
+        "weather_hourly", repo_path=REPO, entities=[AIRPORT], ttl=timedelta(hours=3),
+        tags={"domain": "weather"},
+    )  # fmt: skip
+    assert view.tags == {"domain": "weather", "job": "weather_hourly"}
+    source = view.batch_source
+    assert source.description == "Feature table written by ingestion/jobs/weather_hourly.sql"

@@ -143,6 +143,8 @@ def test_readme_your_own_project_as_written(walkthrough: dict[str, object]) -> N
         # January 2026 is older than the view's TTL: stale, but with its value.
         assert result["statuses"] == ["OUTSIDE_MAX_AGE"]
         assert result["values"][0] is not None
+    lookup = outputs[next(c for c in outputs if c.startswith("featurestore demo lookup"))]
+    assert "driver_model for the newest entity in its feature tables: driver_id=" in lookup
     train = pq.read_table(project / "train.parquet")
     assert train.num_rows > 200
     assert {"driver_id", "event_timestamp", "rated_5", "trips_1d"} <= set(train.column_names)
