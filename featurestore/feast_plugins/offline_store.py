@@ -8,7 +8,8 @@ Named in ``feature_store.yaml``::
 ``get_historical_features`` runs ``featurestore.offline.retrieve`` (one DuckDB ASOF
 join per feature view, entity frame pushed in as Arrow). Everything else (the pulls
 the materialization engines use, ``offline_write_batch``, logging, monitoring) is
-Feast's DuckDB store, inherited unchanged. Feast loads the config class
+Feast's DuckDB store, called unchanged (imported on first use: it brings ibis, ~0.3 s of
+every command's start-up otherwise). Feast loads the config class
 ``DuckDBAsofOfflineStoreConfig`` from this module by name.
 
 Differences from Feast's DuckDB store, each on purpose:
@@ -25,14 +26,13 @@ substrait on-demand views) go to Feast's implementation.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from feast.feature_view import FeatureView
-from feast.infra.offline_stores.duckdb import DuckDBOfflineStore, DuckDBOfflineStoreConfig
-from feast.infra.offline_stores.offline_store import RetrievalJob
+from feast.infra.offline_stores.offline_store import OfflineStore, RetrievalJob
 from feast.infra.registry.base_registry import BaseRegistry
 from feast.on_demand_feature_view import OnDemandFeatureView
-from feast.repo_config import RepoConfig
+from feast.repo_config import FeastConfigBaseModel, RepoConfig
 from pydantic import StrictStr
 
 from featurestore.offline import EntityInput, retrieve, view_spec
@@ -41,14 +41,54 @@ from featurestore.project import Project
 TYPE_NAME = "featurestore.feast_plugins.offline_store.DuckDBAsofOfflineStore"
 
 
-class DuckDBAsofOfflineStoreConfig(DuckDBOfflineStoreConfig):
+if TYPE_CHECKING:
+    from feast.infra.offline_stores.duckdb import DuckDBOfflineStore
+
+
+def _feast_duckdb() -> type[DuckDBOfflineStore]:
+    """Feast's DuckDB store, imported when first used: it imports ibis (~0.3 s), which
+    neither our joins nor our materialization engine need."""
+    from feast.infra.offline_stores.duckdb import DuckDBOfflineStore
+
+    return DuckDBOfflineStore
+
+
+def _delegate(name: str) -> Any:
+    """A static method that calls Feast's DuckDB store's ``name``, imported on first use."""
+
+    def method(*args: Any, **kwargs: Any) -> Any:
+        return getattr(_feast_duckdb(), name)(*args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    return staticmethod(method)
+
+
+class DuckDBAsofOfflineStoreConfig(FeastConfigBaseModel):
+    """Feast's ``DuckDBOfflineStoreConfig`` (same fields), plus ``join_strategy``."""
+
     type: StrictStr = TYPE_NAME
+    staging_location: str | None = None
+    staging_location_endpoint_override: str | None = None
     # Phase 1 of the join per view (``featurestore.offline.join``): ``auto`` decides
     # from the entity frame; ``asof`` for tables with a key far hotter than the rest.
     join_strategy: Literal["auto", "asof", "range"] = "auto"
 
 
-class DuckDBAsofOfflineStore(DuckDBOfflineStore):
+class DuckDBAsofOfflineStore(OfflineStore):
+    supports_filter_by_created_timestamp = True
+
+    # Everything but the point-in-time join is Feast's DuckDB store, unchanged.
+    pull_latest_from_table_or_query = _delegate("pull_latest_from_table_or_query")
+    pull_all_from_table_or_query = _delegate("pull_all_from_table_or_query")
+    offline_write_batch = _delegate("offline_write_batch")
+    write_logged_features = _delegate("write_logged_features")
+    compute_monitoring_metrics = _delegate("compute_monitoring_metrics")
+    get_monitoring_max_timestamp = _delegate("get_monitoring_max_timestamp")
+    ensure_monitoring_tables = _delegate("ensure_monitoring_tables")
+    save_monitoring_metrics = _delegate("save_monitoring_metrics")
+    query_monitoring_metrics = _delegate("query_monitoring_metrics")
+    clear_monitoring_baseline = _delegate("clear_monitoring_baseline")
+
     @staticmethod
     def get_historical_features(
         config: RepoConfig,
@@ -67,7 +107,7 @@ class DuckDBAsofOfflineStore(DuckDBOfflineStore):
             or filter_by_created_timestamp
             or any(odfv.mode == "substrait" for odfv in odfvs)
         ):
-            return DuckDBOfflineStore.get_historical_features(
+            return _feast_duckdb().get_historical_features(
                 config,
                 feature_views,
                 feature_refs,
