@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,9 @@ _RAW: list[Path] = []
 
 def _raw() -> Path:
     if not _RAW:
-        from demo.load_nycflights13 import load
+        from demo.load_nycflights13 import load_once_into_temp
 
-        folder = Path(tempfile.mkdtemp(prefix="bench-flights-raw-"))
-        shutil.copy(ROOT / "featurestore.yaml", folder / "featurestore.yaml")
-        shutil.copytree(ROOT / "feature_repo", folder / "feature_repo", ignore=_IGNORE)
-        load(Project.load(folder))
-        _RAW.append(folder / "data" / "raw")
+        _RAW.append(load_once_into_temp())
     return _RAW[0]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -66,6 +67,19 @@ def load(project: Project, *, force: bool = False) -> dict[str, Path]:
             _csv_to_parquet(_unzipped(csv_file, Path(tmp)), dict(source.columns), tmp_target)
             os.replace(tmp_target, target)
     return paths
+
+
+def load_once_into_temp() -> Path:
+    """The demo's raw files in a new temporary folder (for tests and benchmarks, which
+    link them into their copies of the project): the folder holding them."""
+    root = Path(__file__).resolve().parents[1]
+    folder = Path(tempfile.mkdtemp(prefix="flights-raw-"))
+    shutil.copy(root / "featurestore.yaml", folder / "featurestore.yaml")
+    shutil.copytree(
+        root / "feature_repo", folder / "feature_repo", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    load(Project.load(folder))
+    return folder / "data" / "raw"
 
 
 def _unzipped(source: Path, tmp: Path) -> Path:

@@ -24,10 +24,10 @@ import os
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from featurestore import sql
 from featurestore.errors import ConfigError, ProjectNotFoundError
 from featurestore.layout import DataLayout
 from featurestore.settings import DEFAULT_REDIS_URL, parse_redis_url
@@ -55,8 +55,18 @@ class Project:
     labels_dir: Path
     data_dir: Path
     redis_url: str
-    sources: Mapping[str, RawSource] = field(default_factory=dict)
+    source_specs: Mapping[str, Any] = field(default_factory=dict)
     project_file: Path | None = None
+
+    @cached_property
+    def sources(self) -> Mapping[str, RawSource]:
+        """The declared raw sources, parsed (and checked) when first asked for: commands
+        that read none (``redis``, ``materialize``, serving) never pay for it."""
+        if not self.source_specs:
+            return {}
+        from featurestore.raw import parse_sources
+
+        return parse_sources(self.source_specs, self.root)
 
     @property
     def layout(self) -> DataLayout:
@@ -145,7 +155,7 @@ class Project:
             else _folder(root, spec, "labels", "", path),
             data_dir=_folder(root, spec, "data", "data", path),
             redis_url=url,
-            sources=_parse_sources(sources_spec, root) if sources_spec else {},
+            source_specs=sources_spec,
             project_file=path,
         )
 
@@ -194,6 +204,8 @@ class Project:
         ``only`` limits them to those names: a view over a feature table lists all its
         partition files, and a database source is copied in when registered.
         """
+        from featurestore import sql
+
         wanted = None if only is None else {name.lower() for name in only}
         con = sql.connect(**options)
         try:
@@ -263,12 +275,6 @@ def _expand(text: str, env: Mapping[str, str], path: Path) -> str:
         raise ConfigError(f"{path}: ${{{name}}} is not set in the environment")
 
     return _VAR.sub(value, text)
-
-
-def _parse_sources(spec: Mapping[str, Any], root: Path) -> Mapping[str, RawSource]:
-    from featurestore.raw import parse_sources
-
-    return parse_sources(spec, root)
 
 
 def _replace(project: Project, **changes: Any) -> Project:

