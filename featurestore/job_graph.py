@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-import duckdb
-
+from featurestore import sql
 from featurestore.errors import MissingUpstreamError, UnknownJobError
 from featurestore.job_spec import Job
 
@@ -57,7 +56,7 @@ def levels(selected: Iterable[str], jobs: dict[str, Job]) -> list[list[Job]]:
 
 def tables_read(job: Job) -> set[str]:
     """The tables the job's SQL names (empty if it does not parse)."""
-    con = duckdb.connect()
+    con = sql.connect()
     try:
         (row,) = con.execute("SELECT json_serialize_sql(?)", [_without_params(job.sql)]).fetchall()
     finally:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from featurestore import sql
 from featurestore.errors import SchemaDriftError
 from featurestore.job_spec import Column, Job
 
@@ -170,12 +171,8 @@ def _numeric(type_: str) -> bool:
     return type_ in _NUMERIC_TYPES or type_.startswith("DECIMAL")
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+_ident = sql.ident
+_literal = sql.literal
 
 
 def _num(value: float) -> str:

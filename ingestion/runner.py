@@ -316,7 +316,7 @@ def _check_table(
             worst,
             bad_by_rule[worst],
             rows_in,
-            _examples(con, job, f"__rule = '{_escape(worst)}'", worst.split()[0]),
+            _examples(con, job, f"__rule = {sql.literal(worst)}", worst.split()[0]),
             f"bad rows {bad:,} = {bad / rows_in:.2%} exceed max_bad_rows {max_bad_rows:.2%}; "
             f"by rule {by_rule}; all bad rows in {quarantine}",
         )
@@ -397,7 +397,3 @@ def _format(names: list[str], row: tuple[object, ...]) -> str:
 
 
 _ident = sql.ident
-
-
-def _escape(text: str) -> str:
-    return text.replace("'", "''")

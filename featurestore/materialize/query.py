@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from featurestore import sql
 from featurestore.errors import MaterializationError, SourceError
 from featurestore.materialize.plan import ViewPlan
 from featurestore.sql import parquet_scan
@@ -37,16 +38,15 @@ class DuckDBOptions:
     threads: int = 2
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_ident = sql.ident
 
 
 def connect(options: DuckDBOptions) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"threads": options.threads})
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"SET memory_limit = '{options.memory_limit}'")
-    con.execute("SET preserve_insertion_order = false")
-    return con
+    return sql.connect(
+        threads=options.threads,
+        memory_limit=options.memory_limit,
+        preserve_insertion_order=False,
+    )
 
 
 def _naive_utc(moment: datetime) -> datetime:

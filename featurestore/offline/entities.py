@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from featurestore import sql
 from featurestore.errors import EntityColumnTypeError, EntityTimestampError, InvalidRequestError
 from featurestore.sql import parquet_scan
 
@@ -42,9 +43,7 @@ class EntityFrame:
         return list(self.types)
 
 
-def quote(name: str) -> str:
-    """A DuckDB identifier."""
-    return '"' + name.replace('"', '""') + '"'
+quote = sql.ident  # a DuckDB identifier
 
 
 def register_entities(
