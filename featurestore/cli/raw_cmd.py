@@ -13,6 +13,11 @@ app = typer.Typer(help="The raw sources declared in featurestore.yaml.", no_args
 console = Console()
 
 
+def _where(project: Project, location: str) -> str:
+    """A source's location with paths relative to the project folder."""
+    return location.replace(f"{project.root}/", "")
+
+
 def _source(project: Project, name: str) -> str:
     by_lower = {key.lower(): key for key in project.sources}
     if name.lower() not in by_lower:
@@ -28,7 +33,10 @@ def list_sources() -> None:
     table = Table("source", "format", "location", "columns", "description")
     for name, source in project.sources.items():
         declared = len(source.columns) if source.columns else "-"
-        table.add_row(name, source.format, source.location, str(declared), source.description)
+        table.add_row(
+            name, source.format, _where(project, source.location), str(declared),
+            source.description or "",
+        )  # fmt: skip
     console.print(table if project.sources else "no raw sources declared in featurestore.yaml")
 
 
@@ -45,7 +53,8 @@ def describe(name: str = typer.Argument(..., help="A declared source.")) -> None
     finally:
         con.close()
     declared = dict(source.columns or {})
-    table = Table("column", "type", "declared", title=f"{source.name} ({source.location})")
+    title = f"{source.name} ({_where(project, source.location)})"
+    table = Table("column", "type", "declared", title=title)
     for column, type_ in columns:
         table.add_row(column, type_, declared.get(column, "-"))
     console.print(table)
@@ -84,7 +93,8 @@ def preview(
         rows = raw.preview(con, source, limit)
     finally:
         con.close()
-    table = Table(*rows.column_names, title=f"{source.name} ({source.location})")
+    title = f"{source.name} ({_where(project, source.location)})"
+    table = Table(*rows.column_names, title=title)
     for record in rows.to_pylist():
         table.add_row(*("" if v is None else str(v) for v in record.values()))
     console.print(table)
