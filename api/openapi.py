@@ -46,6 +46,8 @@ async def build_examples(app: FastAPI) -> None:
         app.state.example_lookup = await asyncio.to_thread(example_lookup, store)
     except FeatureStoreError as exc:
         log.info("no OpenAPI examples: %s", exc)
+    except Exception:  # the description works without examples; the cause is logged
+        log.exception("building the OpenAPI examples failed")
 
 
 def _add_examples(schema: dict[str, Any], example: ExampleLookup) -> None:

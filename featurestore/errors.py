@@ -73,7 +73,7 @@ class SourceSpecError(ConfigError):
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+        super().__init__("; ".join(self.problems))
 
 
 class RawSourceError(FeatureStoreError):

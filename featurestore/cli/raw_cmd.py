@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from featurestore.errors import ConfigError
@@ -15,7 +16,7 @@ console = Console()
 
 def _where(project: Project, location: str) -> str:
     """A source's location with paths relative to the project folder."""
-    return location.replace(f"{project.root}/", "")
+    return escape(location.replace(f"{project.root}/", ""))
 
 
 def _source(project: Project, name: str) -> str:
@@ -35,7 +36,7 @@ def list_sources() -> None:
         declared = len(source.columns) if source.columns else "-"
         table.add_row(
             name, source.format, _where(project, source.location), str(declared),
-            source.description or "",
+            escape(source.description or ""),
         )  # fmt: skip
     console.print(table if project.sources else "no raw sources declared in featurestore.yaml")
 
@@ -56,7 +57,7 @@ def describe(name: str = typer.Argument(..., help="A declared source.")) -> None
     title = f"{source.name} ({_where(project, source.location)})"
     table = Table("column", "type", "declared", title=title)
     for column, type_ in columns:
-        table.add_row(column, type_, declared.get(column, "-"))
+        table.add_row(escape(column), type_, declared.get(column, "-"))
     console.print(table)
 
 
@@ -70,12 +71,16 @@ def check(name: str = typer.Argument(None, help="Only this source (default: all)
     con = sql.connect()
     try:
         raw.check_sources(con, project.sources, only={n.lower() for n in names})
+        for source in names:
+            declared = project.sources[source].columns
+            if declared:
+                what = f"{len(declared)} declared columns match"
+            else:  # nothing to compare: at least open it
+                what = f"readable, {len(raw.describe(con, project.sources[source]))} columns"
+                what += " (no columns declared)"
+            console.print(f"{source}: ok, {what}", markup=False)
     finally:
         con.close()
-    for source in names:
-        declared = project.sources[source].columns
-        what = f"{len(declared)} declared columns match" if declared else "readable (no schema)"
-        console.print(f"{source}: ok, {what}")
 
 
 @app.command()
@@ -94,7 +99,7 @@ def preview(
     finally:
         con.close()
     title = f"{source.name} ({_where(project, source.location)})"
-    table = Table(*rows.column_names, title=title)
+    table = Table(*(escape(name) for name in rows.column_names), title=title)
     for record in rows.to_pylist():
-        table.add_row(*("" if v is None else str(v) for v in record.values()))
+        table.add_row(*("" if v is None else escape(str(v)) for v in record.values()))
     console.print(table)

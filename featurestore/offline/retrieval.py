@@ -47,10 +47,16 @@ def retrieve(
     ``strategy`` picks phase 1 of the join per view: ``asof`` (sort-merge), ``range``
     (hash join within the TTL; views with a TTL only) or ``auto`` (an estimate decides).
     """
+    owned = con is None
     con = con if con is not None else connect(project)
-    entities = register_entities(con, entity_df, timestamp_column)
-    stats = entity_stats(con, entities, [list(v.join_keys.values()) for v in views])
-    plan = plan_join(con, entities, views, stats, strategy)
+    try:
+        entities = register_entities(con, entity_df, timestamp_column)
+        stats = entity_stats(con, entities, [list(v.join_keys.values()) for v in views])
+        plan = plan_join(con, entities, views, stats, strategy)
+    except BaseException:
+        if owned:
+            con.close()  # a bad request must not leave a connection behind
+        raise
     if feature_refs is None:
         feature_refs = [f"{v.name}:{f}" for v in views for f in v.features]
     return DuckDBRetrievalJob(

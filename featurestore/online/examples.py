@@ -43,7 +43,8 @@ def example_lookup(store: FeatureStore, feature_service: str | None = None) -> E
         e.join_key: e.value_type for e in registry.list_entities(project, allow_cache=True)
     }
     used = [views[p.name] for p in service.feature_view_projections if p.name in views]
-    features = [f"{p.name}:{f.name}" for p in service.feature_view_projections for f in p.features]
+    projections = service.feature_view_projections
+    features = [f"{p.name_to_use()}:{f.name}" for p in projections for f in p.features]
     entities: dict[str, list[Any]] = {}
     for view in used:
         missing = [key for key in view.join_keys if key not in entities]

@@ -37,3 +37,11 @@ def test_bad_redis_url_is_a_config_error(url: str) -> None:
 def test_repo_without_feature_store_yaml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no feature_store\.yaml"):
         Project.find(environ={"FEATURESTORE_REPO_PATH": str(tmp_path)})
+
+
+def test_a_bad_redis_url_never_shows_its_password() -> None:
+    for url in ("redis://:s3cretpw@127.0.0.1:6400/abc", "http://u:s3cretpw@h:1/0"):
+        with pytest.raises(ConfigError) as error:
+            parse_redis_url(url)
+        assert "s3cretpw" not in str(error.value)
+        assert "***" in str(error.value)

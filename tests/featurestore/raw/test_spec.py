@@ -166,7 +166,7 @@ def test_every_mistake_is_reported_at_once(tmp_path: Path) -> None:
     }
     with pytest.raises(ConfigError) as caught:
         parse_sources(mapping, tmp_path)
-    assert [line.split(":")[0] for line in str(caught.value).splitlines()] == [
+    assert [line.split(":")[0] for line in caught.value.problems] == [
         "sources.a.format",
         "sources.b",
         "sources.c.columns.n",
@@ -195,3 +195,11 @@ def test_the_readme_sources_example_parses(tmp_path: Path) -> None:
         "parquet", "csv", "json", "duckdb", "sqlite", "postgres"
     }  # fmt: skip
     assert "${SHOP_DB_PASSWORD}" not in sources["orders"].location
+
+
+def test_every_mistake_is_on_the_one_line_the_cli_prints(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_sources({"a": {"format": "xls"}, "b": {"path": "b.csv"}}, tmp_path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.count("; ") >= 1
