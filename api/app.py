@@ -27,7 +27,10 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lookup = AsyncOnlineLookup.open(
-            settings, timeout=api.redis_timeout, max_entities=api.max_entities
+            settings,
+            timeout=api.redis_timeout,
+            max_entities=api.max_entities,
+            max_features=api.max_features,
         )
         lookup.registry.start(api.registry_refresh_seconds)
         app.state.lookup = lookup

@@ -4,6 +4,7 @@ FEATURESTORE_API_KEYS              comma-separated bearer tokens; unset: no auth
 FEATURESTORE_CORS_ORIGINS          comma-separated allowed origins; unset: CORS off
 FEATURESTORE_MAX_BODY_BYTES        largest request body (default 1048576)
 FEATURESTORE_MAX_ENTITIES          most entities per lookup (default 1000)
+FEATURESTORE_MAX_FEATURES          most feature refs per lookup (default 1000)
 FEATURESTORE_REDIS_TIMEOUT         seconds before a Redis call fails with 503 (default 1.0)
 FEATURESTORE_REGISTRY_REFRESH      seconds between background registry refreshes (default 5)
 FEATURESTORE_API_WORKERS           worker processes of ``featurestore serve`` (default 1)
@@ -44,6 +45,7 @@ class ApiSettings:
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1_048_576
     max_entities: int = 1000
+    max_features: int = 1000
     redis_timeout: float = 1.0
     registry_refresh_seconds: float = 5.0
     workers: int = 1
@@ -53,6 +55,7 @@ class ApiSettings:
         return (
             f"ApiSettings(api_keys={keys}, cors_origins={self.cors_origins}, "
             f"max_body_bytes={self.max_body_bytes}, max_entities={self.max_entities}, "
+            f"max_features={self.max_features}, "
             f"redis_timeout={self.redis_timeout}, "
             f"registry_refresh_seconds={self.registry_refresh_seconds}, workers={self.workers})"
         )
@@ -65,6 +68,7 @@ class ApiSettings:
             cors_origins=_list(env, "FEATURESTORE_CORS_ORIGINS"),
             max_body_bytes=_number(env, "FEATURESTORE_MAX_BODY_BYTES", 1_048_576, int),
             max_entities=_number(env, "FEATURESTORE_MAX_ENTITIES", 1000, int),
+            max_features=_number(env, "FEATURESTORE_MAX_FEATURES", 1000, int),
             redis_timeout=_number(env, "FEATURESTORE_REDIS_TIMEOUT", 1.0, float),
             registry_refresh_seconds=_number(env, "FEATURESTORE_REGISTRY_REFRESH", 5.0, float),
             workers=_number(env, "FEATURESTORE_API_WORKERS", 1, int),

@@ -39,6 +39,7 @@ answer, and treat anything else as a bug.
         ├── MissingJoinKeyError       an entity join key the features need is absent
         ├── EntityTypeError           an entity value of the wrong type
         ├── TooManyEntitiesError      more entities in one request than the limit
+        ├── TooManyFeaturesError      more feature refs in one request than the limit
         ├── RequestTooLargeError      a request body larger than the limit
         ├── UnknownObjectError        a feature view or push source the registry does not know
         ├── EntityTimestampError      an entity frame without a usable timestamp column
@@ -361,6 +362,15 @@ class TooManyEntitiesError(RequestError):
         self.count = count
         self.limit = limit
         super().__init__(f"{count} entities in one request; the limit is {limit}")
+
+
+class TooManyFeaturesError(RequestError):
+    code = "too_many_features"
+
+    def __init__(self, count: int, limit: int) -> None:
+        self.count = count
+        self.limit = limit
+        super().__init__(f"{count} features in one request; the limit is {limit}")
 
 
 class RequestTooLargeError(RequestError):

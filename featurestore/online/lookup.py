@@ -27,7 +27,7 @@ from redis.retry import Retry
 
 from featurestore.errors import OnlineStoreUnavailableError
 from featurestore.online.codec import EPOCH, decode_timestamp, decode_value
-from featurestore.online.plan import Plan, make_plan, validate_entities
+from featurestore.online.plan import MAX_FEATURES, Plan, make_plan, validate_entities
 from featurestore.online.registry import RegistryCache
 from featurestore.online.resp import Replies, RespClient, RespError, pack_command
 from featurestore.project import Project
@@ -61,8 +61,9 @@ def prepare(
     feature_service: str | None,
     full_feature_names: bool,
     max_entities: int | None = None,
+    max_features: int | None = MAX_FEATURES,
 ) -> Prepared:
-    plan = make_plan(registry.snapshot, features, feature_service, full_feature_names)
+    plan = make_plan(registry.snapshot, features, feature_service, full_feature_names, max_features)
     columns, count = validate_entities(entities, plan.join_keys, max_entities)
     commands: list[tuple[bytes, tuple[bytes, ...]]] = []
     parts: list[bytes] = []
@@ -186,19 +187,28 @@ class AsyncOnlineLookup:
     """Non-blocking online lookups with a bounded Redis timeout (the HTTP API's)."""
 
     def __init__(
-        self, registry: RegistryCache, client: RespClient, max_entities: int | None = None
+        self,
+        registry: RegistryCache,
+        client: RespClient,
+        max_entities: int | None = None,
+        max_features: int | None = MAX_FEATURES,
     ) -> None:
         self.registry = registry
         self.client = client
         self.max_entities = max_entities
+        self.max_features = max_features
 
     @classmethod
     def open(
-        cls, settings: Project, timeout: float = 1.0, max_entities: int | None = None
+        cls,
+        settings: Project,
+        timeout: float = 1.0,
+        max_entities: int | None = None,
+        max_features: int | None = MAX_FEATURES,
     ) -> AsyncOnlineLookup:
         registry = RegistryCache(open_store(settings))
         client = RespClient(parse_redis_url(settings.redis_url), timeout)
-        return cls(registry, client, max_entities)
+        return cls(registry, client, max_entities, max_features)
 
     def prepare(
         self,
@@ -214,6 +224,7 @@ class AsyncOnlineLookup:
             feature_service,
             full_feature_names,
             self.max_entities,
+            self.max_features,
         )
 
     def read_then(

@@ -10,6 +10,7 @@ registry snapshot and the request's names, so they are cached on the snapshot.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from featurestore.errors import (
     InvalidRequestError,
     MissingJoinKeyError,
     TooManyEntitiesError,
+    TooManyFeaturesError,
     UnknownFeatureError,
     UnknownFeatureServiceError,
 )
@@ -31,6 +33,7 @@ from featurestore.redis_layout import KeyEncoder
 
 __all__ = ["Column", "KeyGroup", "Plan", "make_plan", "validate_entities"]
 
+MAX_FEATURES = 1000  # feature refs per request (FEATURESTORE_MAX_FEATURES in the API)
 _MAX_CACHED_PLANS = 1024
 _INT_TYPES = (ValueType.INT32, ValueType.INT64, ValueType.UNIX_TIMESTAMP)
 _TYPE_NAMES = {
@@ -79,10 +82,14 @@ def make_plan(
     features: Sequence[str] | None,
     feature_service: str | None,
     full_feature_names: bool,
+    max_features: int | None = MAX_FEATURES,
 ) -> Plan:
-    """The read plan of a request (cached per registry snapshot)."""
+    """The read plan of a request (cached per registry snapshot). Its work is linear in
+    the number of features asked for, which ``max_features`` bounds."""
     if feature_service is not None and features:
         raise InvalidRequestError("give either 'features' or 'feature_service', not both")
+    if features is not None and max_features is not None and len(features) > max_features:
+        raise TooManyFeaturesError(len(features), max_features)
     cache_key = (tuple(features or ()), feature_service, full_feature_names)
     plan: Plan | None = snapshot.plans.get(cache_key)
     if plan is None:
@@ -125,7 +132,8 @@ def _make_plan(
             raise InvalidRequestError(
                 "give 'features' (a list of 'view:feature') or 'feature_service'"
             )
-        duplicates = sorted({ref for ref in features if features.count(ref) > 1})
+        counts = Counter(ref for ref in features if isinstance(ref, str))
+        duplicates = sorted(ref for ref, n in counts.items() if n > 1)
         if duplicates:
             raise DuplicateFeatureError(duplicates)
         unknown: list[str] = []
@@ -145,7 +153,7 @@ def _make_plan(
     names = [
         f"{alias}__{feature}" if full_feature_names else feature for _, feature, alias in wanted
     ]
-    clashes = sorted({name for name in names if names.count(name) > 1})
+    clashes = sorted(name for name, n in Counter(names).items() if n > 1)
     if clashes:
         raise DuplicateFeatureError(
             [f"{n} (use full_feature_names)" if not full_feature_names else n for n in clashes]

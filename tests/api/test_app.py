@@ -184,6 +184,20 @@ def test_entity_limit_is_422_naming_it(client: TestClient) -> None:
     assert "limit is 5" in answer.json()["detail"]
 
 
+def test_feature_ref_limit_is_422_naming_it(repo: OnlineRepo) -> None:
+    """Issue 13, 1: 20,000 refs took 6.65 s (a quadratic duplicate count) and blocked
+    every other request; now they are refused by count before any other work."""
+    body = {"features": [f"v:{i}" for i in range(20_000)], "entities": {"item_id": ["i1"]}}
+    with _client(repo, max_entities=5, max_body_bytes=1_048_576) as test_client:
+        answer = test_client.post("/get-online-features", json=body)
+        assert answer.status_code == 422
+        assert answer.json()["code"] == "too_many_features"
+        assert answer.json()["detail"] == "20000 features in one request; the limit is 1000"
+        duplicated = {"features": ["item_stats:price"] * 2, "entities": {"item_id": ["i1"]}}
+        again = test_client.post("/get-online-features", json=duplicated)
+        assert again.json()["code"] == "duplicate_feature"
+
+
 def test_body_limit_is_413_naming_it(client: TestClient) -> None:
     body = {"features": ["item_stats:price"], "entities": {"item_id": ["x" * 3000]}}
     answer = client.post("/get-online-features", json=body)
