@@ -1,34 +1,78 @@
-"""Feast's write endpoints: ``/push`` and ``/write-to-online-store`` (done by Feast)."""
+"""Feast's write endpoints: ``/push`` and ``/write-to-online-store`` (done by Feast).
+
+The body is read with the API's size limit (``FEATURESTORE_MAX_BODY_BYTES``, 413 past it)
+before it is parsed, then checked against Feast's request model.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Lookup
+from api.body import read_json
+from api.deps import Limits, Lookup
 from api.schemas import ErrorResponse, PushRequest, WriteToOnlineStoreRequest
+from featurestore.errors import InvalidRequestError
 from featurestore.online.writes import push, write_to_online_store
 
 router = APIRouter(tags=["write"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Unknown push source or feature view"},
+    413: {"model": ErrorResponse, "description": "Request body larger than the limit"},
     422: {"model": ErrorResponse, "description": "Invalid rows (names the problem)"},
     503: {"model": ErrorResponse, "description": "The online store is unavailable"},
 }
 
 
-@router.post("/push", responses=_ERRORS, summary="Push rows through a push source")
-async def push_rows(body: PushRequest, lookup: Lookup) -> dict[str, int]:
+M = TypeVar("M", bound=BaseModel)
+
+
+def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
+async def _body(request: Request, limits: Limits, model: type[M]) -> M:
+    document = await read_json(request, limits.max_body_bytes)
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}"
+            for error in exc.errors()[:5]
+        ]
+        raise InvalidRequestError("; ".join(problems)) from None
+
+
+@router.post(
+    "/push",
+    responses=_ERRORS,
+    openapi_extra=_body_schema(PushRequest),
+    summary="Push rows through a push source",
+)
+async def push_rows(request: Request, lookup: Lookup, limits: Limits) -> dict[str, int]:
+    body = await _body(request, limits, PushRequest)
     store = lookup.registry.store
     rows = await run_in_threadpool(push, store, body.push_source_name, body.df, body.to)
     return {"rows": rows}
 
 
-@router.post("/write-to-online-store", responses=_ERRORS, summary="Write rows of one feature view")
-async def write_rows(body: WriteToOnlineStoreRequest, lookup: Lookup) -> dict[str, int]:
+@router.post(
+    "/write-to-online-store",
+    responses=_ERRORS,
+    openapi_extra=_body_schema(WriteToOnlineStoreRequest),
+    summary="Write rows of one feature view",
+)
+async def write_rows(request: Request, lookup: Lookup, limits: Limits) -> dict[str, int]:
+    body = await _body(request, limits, WriteToOnlineStoreRequest)
     store = lookup.registry.store
     rows = await run_in_threadpool(write_to_online_store, store, body.feature_view_name, body.df)
     return {"rows": rows}
