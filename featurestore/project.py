@@ -123,7 +123,7 @@ class Project:
         env = os.environ if environ is None else environ
         root = root.resolve()
         path = root / PROJECT_FILE
-        spec = _read_yaml(path)
+        spec = read_yaml_file(path)
         unknown = sorted(set(spec) - _KEYS)
         if unknown:
             raise ConfigError(
@@ -237,11 +237,15 @@ class Project:
         return [*self.sources, *self.layout.feature_tables()]
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml_file(path: Path, *, expand: bool = False) -> dict[str, Any]:
+    """A YAML file holding a mapping (``{}`` when empty); ``expand`` expands environment
+    variables first, as Feast does for ``feature_store.yaml``. Unreadable or malformed
+    files are one ``ConfigError`` naming the file and line."""
     import yaml
 
     try:
-        loaded = yaml.safe_load(path.read_text())
+        text = path.read_text()
+        loaded = yaml.safe_load(os.path.expandvars(text) if expand else text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
+from typing import Any
 
-import yaml
 from feast import FeatureStore
 from feast.repo_config import FeastConfigError, RepoConfig
 from pydantic import ValidationError
 
+from featurestore.errors import ConfigError
 from featurestore.feast_plugins.redis_online_store import TYPE_NAME
-from featurestore.project import Project
+from featurestore.project import Project, read_yaml_file
 from featurestore.settings import parse_redis_url
 
 
@@ -18,7 +19,7 @@ def repo_config(settings: Project) -> RepoConfig:
     """The repo's ``feature_store.yaml`` (read as Feast reads it), pointed at
     ``settings.redis_url`` unless the YAML names a connection itself."""
     path = settings.repo_path / "feature_store.yaml"
-    raw = yaml.safe_load(os.path.expandvars(path.read_text()))
+    raw = _read(path)
     online = raw.get("online_store")
     if isinstance(online, dict) and online.get("type") == TYPE_NAME:
         address = parse_redis_url(settings.redis_url)
@@ -33,3 +34,12 @@ def repo_config(settings: Project) -> RepoConfig:
 
 def open_store(settings: Project) -> FeatureStore:
     return FeatureStore(repo_path=str(settings.repo_path), config=repo_config(settings))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """``feature_store.yaml`` as a mapping; an unreadable, empty or malformed file is one
+    ``ConfigError`` naming it (and the line, for bad YAML)."""
+    loaded = read_yaml_file(path, expand=True)
+    if not loaded:
+        raise ConfigError(f"{path} is empty: it needs Feast's settings (project: ...)")
+    return loaded
