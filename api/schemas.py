@@ -13,6 +13,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """An ``openapi_extra`` documenting ``model`` as the JSON body of a route that reads
+    its body itself (with the size limit) instead of through FastAPI."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
 class GetOnlineFeaturesRequest(BaseModel):
     """The body of ``POST /get-online-features``, as Feast's feature server takes it."""
 

@@ -16,6 +16,7 @@ from api.schemas import (
     GetOnlineFeaturesResponse,
     RecordsRequest,
     RecordsResponse,
+    request_body,
 )
 from featurestore.errors import InvalidRequestError
 
@@ -29,15 +30,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _body_schema(model: type[Any]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
-
-
 def _json(document: Any) -> Response:
     return Response(orjson.dumps(document), media_type="application/json")
 
@@ -45,7 +37,7 @@ def _json(document: Any) -> Response:
 @router.post(
     "/get-online-features",
     responses={200: {"model": GetOnlineFeaturesResponse}, **_ERRORS},
-    openapi_extra=_body_schema(GetOnlineFeaturesRequest),
+    openapi_extra=request_body(GetOnlineFeaturesRequest),
     summary="Latest feature values for a list of entities (Feast's feature-server format)",
 )
 async def get_online_features(
@@ -78,7 +70,7 @@ def _columns(entities: Any) -> Any:
 @router.post(
     "/feature-services/{name}/online",
     responses={200: {"model": RecordsResponse}, **_ERRORS},
-    openapi_extra=_body_schema(RecordsRequest),
+    openapi_extra=request_body(RecordsRequest),
     summary="A model's features as one record per entity",
 )
 async def feature_service_records(

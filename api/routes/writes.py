@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.body import read_json
 from api.deps import Limits, Lookup
-from api.schemas import ErrorResponse, PushRequest, WriteToOnlineStoreRequest
+from api.schemas import ErrorResponse, PushRequest, WriteToOnlineStoreRequest, request_body
 from featurestore.errors import InvalidRequestError
 from featurestore.online.writes import push, write_to_online_store
 
@@ -29,15 +29,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
 
 
 async def _body(request: Request, limits: Limits, model: type[M]) -> M:
@@ -55,7 +46,7 @@ async def _body(request: Request, limits: Limits, model: type[M]) -> M:
 @router.post(
     "/push",
     responses=_ERRORS,
-    openapi_extra=_body_schema(PushRequest),
+    openapi_extra=request_body(PushRequest),
     summary="Push rows through a push source",
 )
 async def push_rows(request: Request, lookup: Lookup, limits: Limits) -> dict[str, int]:
@@ -68,7 +59,7 @@ async def push_rows(request: Request, lookup: Lookup, limits: Limits) -> dict[st
 @router.post(
     "/write-to-online-store",
     responses=_ERRORS,
-    openapi_extra=_body_schema(WriteToOnlineStoreRequest),
+    openapi_extra=request_body(WriteToOnlineStoreRequest),
     summary="Write rows of one feature view",
 )
 async def write_rows(request: Request, lookup: Lookup, limits: Limits) -> dict[str, int]:
