@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,7 +177,7 @@ class Project:
                 if project.repo_path == repo:
                     if redis_url is not None:
                         parse_redis_url(redis_url)
-                        project = _replace(project, redis_url=redis_url)
+                        project = replace(project, redis_url=redis_url)
                     return project
                 break
         url = redis_url or env.get("FEATURESTORE_REDIS_URL") or DEFAULT_REDIS_URL
@@ -279,9 +279,3 @@ def _expand(text: str, env: Mapping[str, str], path: Path) -> str:
         raise ConfigError(f"{path}: ${{{name}}} is not set in the environment")
 
     return _VAR.sub(value, text)
-
-
-def _replace(project: Project, **changes: Any) -> Project:
-    from dataclasses import replace
-
-    return replace(project, **changes)

@@ -41,19 +41,20 @@ class RedisAddress:
 
 def parse_redis_url(url: str) -> RedisAddress:
     parsed = urlparse(url)
-    shown = _masked(url, parsed.password)
     if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
         raise ConfigError(
             "the Redis URL (online_store.redis_url in featurestore.yaml, or "
-            f"FEATURESTORE_REDIS_URL) must look like redis://host:port/db, got {shown!r}"
+            f"FEATURESTORE_REDIS_URL) must look like redis://host:port/db, got "
+            f"{_safe_url(url)!r}"
         )
     path = parsed.path.lstrip("/")
     try:
         db = int(path) if path else 0
         port = parsed.port or 6379
     except ValueError as exc:
-        problem = str(exc).replace(parsed.password, "***") if parsed.password else str(exc)
-        raise ConfigError(f"bad Redis URL {shown!r}: {problem}") from None
+        from featurestore.raw.urls import scrub
+
+        raise ConfigError(f"bad Redis URL {_safe_url(url)!r}: {scrub(str(exc), url)}") from None
     return RedisAddress(
         host=parsed.hostname,
         port=port,
@@ -63,9 +64,12 @@ def parse_redis_url(url: str) -> RedisAddress:
     )
 
 
-def _masked(url: str, password: str | None) -> str:
-    """The URL as it may be shown: its password as ``***``."""
-    return url.replace(f":{password}@", ":***@") if password else url
+def _safe_url(url: str) -> str:
+    """The URL as it may be shown (its password as ``***``), by the one masking helper
+    that raw sources' URLs use; imported only when an error is shown."""
+    from featurestore.raw.urls import safe_url
+
+    return safe_url(url)
 
 
 def redis_url_from_env(environ: Mapping[str, str] | None = None) -> str:
