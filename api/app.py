@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.catalog_worker import CatalogWorker
 from api.errors import install_error_handlers
 from api.fastpath import FastPathApp, OnlineFastPath
 from api.metrics import Metrics
@@ -16,6 +17,7 @@ from api.middleware import ApiKeyAuth, RequestMetrics
 from api.openapi import build_examples, install_examples
 from api.routes import catalog, health, metrics, online, writes
 from api.settings import ApiSettings
+from featurestore.catalog import CatalogCache
 from featurestore.online import AsyncOnlineLookup
 from featurestore.project import Project
 
@@ -34,11 +36,13 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
         )
         lookup.registry.start(api.registry_refresh_seconds)
         app.state.lookup = lookup
+        app.state.catalog = CatalogWorker(CatalogCache(lookup.registry.store, settings))
         examples = asyncio.create_task(build_examples(app))
         try:
             yield
         finally:
             examples.cancel()
+            app.state.catalog.close()
             await lookup.registry.stop()
             await lookup.close()
 
