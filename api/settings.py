@@ -8,6 +8,9 @@ FEATURESTORE_MAX_FEATURES          most feature refs per lookup (default 1000)
 FEATURESTORE_REDIS_TIMEOUT         seconds before a Redis call fails with 503 (default 1.0)
 FEATURESTORE_REGISTRY_REFRESH      seconds between background registry refreshes (default 5)
 FEATURESTORE_API_WORKERS           worker processes of ``featurestore serve`` (default 1)
+FEATURESTORE_HEADER_TIMEOUT        seconds to receive a request's head, then 408 (default 10)
+FEATURESTORE_BODY_TIMEOUT          seconds to receive a request's body, then 408 (default 10)
+FEATURESTORE_MAX_CONNECTIONS_PER_CLIENT  open connections per client IP and worker (default 256)
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ class ApiSettings:
     redis_timeout: float = 1.0
     registry_refresh_seconds: float = 5.0
     workers: int = 1
+    header_timeout: float = 10.0
+    body_timeout: float = 10.0
+    max_connections_per_client: int = 256
 
     def __repr__(self) -> str:  # never print the keys
         keys = f"<{len(self.api_keys)} keys>"
@@ -57,7 +63,9 @@ class ApiSettings:
             f"max_body_bytes={self.max_body_bytes}, max_entities={self.max_entities}, "
             f"max_features={self.max_features}, "
             f"redis_timeout={self.redis_timeout}, "
-            f"registry_refresh_seconds={self.registry_refresh_seconds}, workers={self.workers})"
+            f"registry_refresh_seconds={self.registry_refresh_seconds}, workers={self.workers}, "
+            f"header_timeout={self.header_timeout}, body_timeout={self.body_timeout}, "
+            f"max_connections_per_client={self.max_connections_per_client})"
         )
 
     @classmethod
@@ -72,4 +80,9 @@ class ApiSettings:
             redis_timeout=_number(env, "FEATURESTORE_REDIS_TIMEOUT", 1.0, float),
             registry_refresh_seconds=_number(env, "FEATURESTORE_REGISTRY_REFRESH", 5.0, float),
             workers=_number(env, "FEATURESTORE_API_WORKERS", 1, int),
+            header_timeout=_number(env, "FEATURESTORE_HEADER_TIMEOUT", 10.0, float),
+            body_timeout=_number(env, "FEATURESTORE_BODY_TIMEOUT", 10.0, float),
+            max_connections_per_client=_number(
+                env, "FEATURESTORE_MAX_CONNECTIONS_PER_CLIENT", 256, int
+            ),
         )
