@@ -15,7 +15,7 @@ END ?= 2014-01-02T00:00:00
 HOST ?= 127.0.0.1
 PORT ?= 6566
 
-.PHONY: help install browser postgres demo test lint bench serve ingest apply materialize redis-start redis-stop stop clean
+.PHONY: help install browser postgres demo test lint bench reliability serve ingest apply materialize redis-start redis-stop stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ postgres: ## Install Debian's postgresql when no initdb is found (the raw-source
 	  echo "installing postgresql (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else echo "the PostgreSQL tests need initdb and postgres: apt-get install postgresql"; fi
+
+reliability: install browser postgres ## Fault, fuzz, kill and soak tests at full size; figures to bench/results/reliability.md
+	$(BIN)/python -m bench.reliability
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .

@@ -26,11 +26,30 @@ import redis
 
 from featurestore.project import Project
 from featurestore.redis_server import LocalRedis, free_port
+from tests import reliability
 from tests.postgres import postgres_server  # noqa: F401  (a session fixture)
+from tests.reliability import figures  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 MATERIALIZE_START = datetime(2013, 1, 1, tzinfo=UTC)
 MATERIALIZE_END = datetime(2014, 1, 2, tzinfo=UTC)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("reliability", "the reliability suite (tests/reliability.py)")
+    group.addoption(
+        "--reliability-full",
+        action="store_true",
+        help="run the fault, fuzz, soak and kill tests at their full size (make reliability)",
+    )
+    group.addoption(
+        "--figures", type=Path, default=None, help="write what they measured to this JSON file"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    reliability.configure(bool(config.getoption("--reliability-full")))
+    reliability.open_figures(config.getoption("--figures"))
 
 
 @pytest.fixture(autouse=True)
