@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from featurestore.catalog import Catalog, load_catalog
+from featurestore.errors import UnknownObjectError
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
 _PAGE = Path(__file__).resolve().parents[1] / "static" / "catalog.html"
@@ -54,6 +55,8 @@ def features(
 
 @router.get("/features/{ref}", summary="One feature (view:feature): type, owner, job, models")
 def feature(ref: str, catalog: CatalogDep) -> dict[str, Any]:
+    if ref not in catalog.features:  # a name in the path: 404, as for views and services
+        raise UnknownObjectError("feature", ref)
     return {**catalog.feature(ref).to_dict(), "lineage": catalog.lineage(ref)}
 
 

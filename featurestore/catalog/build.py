@@ -20,7 +20,11 @@ from featurestore.catalog.model import (
     ViewInfo,
 )
 from featurestore.catalog.search import SearchHit, search
-from featurestore.errors import UnknownFeatureError, UnknownFeatureServiceError
+from featurestore.errors import (
+    UnknownFeatureError,
+    UnknownFeatureServiceError,
+    UnknownObjectError,
+)
 from featurestore.project import Project
 
 
@@ -43,7 +47,7 @@ class Catalog:
 
     def view(self, name: str) -> ViewInfo:
         if name not in self.views:
-            raise UnknownFeatureError([f"{name}:*"], known_views=sorted(self.views))
+            raise UnknownObjectError("feature view", name)
         return self.views[name]
 
     def search(
