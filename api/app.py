@@ -14,7 +14,7 @@ from api.errors import install_error_handlers
 from api.fastpath import FastPathApp, OnlineFastPath
 from api.metrics import Metrics
 from api.middleware import ApiKeyAuth, RequestMetrics
-from api.openapi import build_examples, install_examples
+from api.openapi import build_examples, install_openapi
 from api.routes import catalog, health, metrics, online, writes
 from api.settings import ApiSettings
 from featurestore.catalog import CatalogCache
@@ -65,7 +65,7 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
     app.state.api_settings = api
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    install_examples(app)
+    install_openapi(app)
     for router in (health.router, online.router, writes.router, metrics.router, catalog.router):
         app.include_router(router)
     app.add_middleware(OnlineFastPath, max_body_bytes=api.max_body_bytes)

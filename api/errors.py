@@ -7,6 +7,7 @@ Unknown exceptions are logged and answered with a generic 500 that leaks nothing
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import redis
 from fastapi import FastAPI, Request
@@ -39,8 +40,10 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
 ]
 
 
-def error_response(status: int, detail: str, code: str) -> JSONResponse:
-    return JSONResponse({"detail": detail, "code": code}, status_code=status)
+def error_response(
+    status: int, detail: str, code: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
 
 
 def describe_error(exc: Exception) -> tuple[int, dict[str, str]] | None:
@@ -84,7 +87,8 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
 async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, str(exc.detail), code)
+    # Starlette's 405 names the allowed methods in an ``Allow`` header (RFC 9110): keep it.
+    return error_response(exc.status_code, str(exc.detail), code, exc.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -325,6 +325,17 @@ class InlineHttpProtocol(HttpToolsProtocol):
 
         route.handler(bytes(body), done)
 
+    def send_400_response(self, msg: str) -> None:
+        """A request the parser refuses (a request line past httptools' limits, a malformed
+        head) gets the API's error shape, not uvicorn's plain text; the connection closes,
+        as uvicorn closes it."""
+        body = b'{"detail":"invalid HTTP request","code":"invalid_http_request"}'
+        self.transport.write(
+            b"%s%s%s%d\r\nconnection: close\r\n\r\n%s"
+            % (STATUS_LINE[400], self._head(), _TYPE, len(body), body)
+        )
+        self.transport.close()
+
     def _head(self) -> bytes:
         """uvicorn's default headers (``date``, ``server``), joined once per change (the
         server replaces the list every second, for the date)."""

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from api.catalog_worker import CatalogWorker
 from featurestore.catalog import Catalog
+from featurestore.errors import UnknownObjectError
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
 _PAGE = Path(__file__).resolve().parents[1] / "static" / "catalog.html"
@@ -59,6 +60,8 @@ async def features(
 
 @router.get("/features/{ref}", summary="One feature (view:feature): type, owner, job, models")
 async def feature(ref: str, catalog: CatalogDep) -> dict[str, Any]:
+    if ref not in catalog.features:  # a name in the path: 404, as for views and services
+        raise UnknownObjectError("feature", ref)
     return {**catalog.feature(ref).to_dict(), "lineage": catalog.lineage(ref)}
 
 

@@ -34,7 +34,7 @@ M = TypeVar("M", bound=BaseModel)
 async def _body(request: Request, limits: Limits, model: type[M]) -> M:
     document = await read_json(request, limits.max_body_bytes)
     try:
-        return model.model_validate(document)
+        return model.model_validate(document, strict=True)  # "true" is not a boolean
     except ValidationError as exc:
         problems = [
             f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}"

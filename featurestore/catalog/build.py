@@ -17,7 +17,11 @@ from featurestore.catalog.model import (
 )
 from featurestore.catalog.search import SearchHit, search
 from featurestore.catalog.stats import UNKNOWN, TableStats, read_stats
-from featurestore.errors import UnknownFeatureError, UnknownFeatureServiceError
+from featurestore.errors import (
+    UnknownFeatureError,
+    UnknownFeatureServiceError,
+    UnknownObjectError,
+)
 from featurestore.project import Project
 
 TableStatsFn = Callable[[str, str], TableStats]  # (table path, timestamp field) -> stats
@@ -42,7 +46,7 @@ class Catalog:
 
     def view(self, name: str) -> ViewInfo:
         if name not in self.views:
-            raise UnknownFeatureError([f"{name}:*"], known_views=sorted(self.views))
+            raise UnknownObjectError("feature view", name)
         return self.views[name]
 
     def search(

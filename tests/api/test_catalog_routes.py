@@ -70,9 +70,10 @@ def test_search(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("path", "status", "code"),
     [
-        ("/catalog/features/weather_hourly:nope", 422, "unknown_feature"),
+        ("/catalog/features/weather_hourly:nope", 404, "not_found"),
         ("/catalog/feature-services/nope", 404, "unknown_feature_service"),
-        ("/catalog/feature-views/nope", 422, "unknown_feature"),
+        ("/catalog/feature-views/nope", 404, "not_found"),
+        ("/catalog/feature-views/0", 404, "not_found"),
     ],
 )
 def test_unknown_names_are_4xx(client: TestClient, path: str, status: int, code: str) -> None:
