@@ -17,6 +17,7 @@ from api.middleware import ApiKeyAuth, RequestMetrics
 from api.openapi import build_examples, install_openapi
 from api.routes import catalog, health, metrics, online, writes
 from api.settings import ApiSettings
+from api.write_pool import WritePool
 from featurestore.catalog import CatalogCache
 from featurestore.online import AsyncOnlineLookup
 from featurestore.project import Project
@@ -37,12 +38,14 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
         lookup.registry.start(api.registry_refresh_seconds)
         app.state.lookup = lookup
         app.state.catalog = CatalogWorker(CatalogCache(lookup.registry.store, settings))
+        app.state.write_pool = WritePool(api.write_threads)
         examples = asyncio.create_task(build_examples(app))
         try:
             yield
         finally:
             examples.cancel()
             app.state.catalog.close()
+            app.state.write_pool.close()
             await lookup.registry.stop()
             await lookup.close()
 

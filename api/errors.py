@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from api.log_throttle import LogThrottle
 from featurestore.errors import (
     ConfigError,
     FeatureStoreError,
@@ -26,6 +27,7 @@ from featurestore.errors import (
 )
 
 logger = logging.getLogger(__name__)
+throttled = LogThrottle(logger)  # an outage fails every request alike: a line per 10 s
 
 # First match wins: subclasses before their bases.
 STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
@@ -51,11 +53,11 @@ def describe_error(exc: Exception) -> tuple[int, dict[str, str]] | None:
     for error_type, status in STATUS_BY_ERROR:
         if isinstance(exc, error_type):
             if status == 503:
-                logger.warning("online store unavailable: %s", exc)
+                throttled.warning("online store unavailable: %s", exc)
                 detail = "the online store (Redis) is unavailable"
                 return status, {"detail": detail, "code": "online_store_unavailable"}
             if status >= 500:
-                logger.error("server misconfigured: %s", exc)
+                throttled.error("server misconfigured: %s", exc)
                 return status, {"detail": "server misconfigured", "code": "config_error"}
             if isinstance(exc, FeatureStoreError):
                 return status, {"detail": str(exc), "code": exc.code}

