@@ -24,7 +24,8 @@ answer, and treat anything else as a bug.
     │   ├── ExpectationError          a data-quality rule failed (rule, rows, examples)
     │   ├── WindowError               a time window that is empty or off the job's grain
     │   ├── UnknownTableError         a job reads a table no raw source, job or table declares
-    │   └── UnknownJobColumnError     a feature view names a column the job does not produce
+    │   ├── UnknownJobColumnError     a feature view names a column the job does not produce
+    │   └── (ingestion.JobsFailedError) some jobs of a run failed: every job's result
     ├── MaterializationError        writing a feature view into Redis failed
     │   ├── InvalidWindowError        the window starts after it ends
     │   ├── UnknownFeatureViewError

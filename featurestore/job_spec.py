@@ -261,9 +261,39 @@ def parse_share(value: str | float | None, path: Path | None = None) -> float:
     return share
 
 
+@dataclass(frozen=True)
+class JobFiles:
+    """The job files of a folder, read one by one: the jobs, and the files that failed."""
+
+    jobs: dict[str, Job]
+    broken: dict[str, JobDefinitionError]  # by file name without ``.sql``
+
+    @property
+    def names(self) -> list[str]:
+        """Every job's name, broken ones included, sorted."""
+        return sorted({*self.jobs, *self.broken})
+
+
+def read_jobs(jobs_dir: Path) -> JobFiles:
+    """Every job file under ``jobs_dir``; one with a bad header does not hide the others."""
+    jobs: dict[str, Job] = {}
+    broken: dict[str, JobDefinitionError] = {}
+    for path in sorted(jobs_dir.glob("*.sql")):
+        try:
+            job = parse_job(path)
+        except JobDefinitionError as exc:
+            broken[path.stem] = exc
+        else:
+            jobs[job.name] = job
+    return JobFiles(jobs, broken)
+
+
 def discover_jobs(jobs_dir: Path) -> dict[str, Job]:
-    """Every job under ``jobs_dir``, by name."""
-    return {job.name: job for job in map(parse_job, sorted(jobs_dir.glob("*.sql")))}
+    """Every job under ``jobs_dir``, by name; the first bad header raises."""
+    found = read_jobs(jobs_dir)
+    for error in found.broken.values():
+        raise error
+    return found.jobs
 
 
 def find_job(name: str, jobs_dir: Path) -> Job:

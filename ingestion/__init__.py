@@ -3,7 +3,9 @@
 The runner's names (``run_jobs``, ``backfill``, ...) are imported on first use: reading
 the run history or the job headers needs neither DuckDB nor pyarrow.
 
-runner.py      run_jobs / backfill: window, checks, quarantine, atomic partition replace
+runner.py      run_jobs / backfill: each job alone (a failure skips only its downstream
+               jobs; JobsFailedError carries every result), window, checks, quarantine,
+               atomic partition replace
 checks.py      a job's row-level rules compiled to DuckDB SQL
 partitions.py  the one sorted pass that checks rows and writes the partitions
 storage.py     a feature table's versions and the atomic swap
@@ -22,12 +24,19 @@ from featurestore.job_spec import Column, Job, discover_jobs, find_job, parse_jo
 from ingestion.history import RunRecord, runs, runs_frame
 
 if TYPE_CHECKING:
-    from ingestion.runner import JobResult, backfill, feature_table_path, run_jobs
+    from ingestion.runner import (
+        JobResult,
+        JobsFailedError,
+        backfill,
+        feature_table_path,
+        run_jobs,
+    )
 
 __all__ = [
     "Column",
     "Job",
     "JobResult",
+    "JobsFailedError",
     "RunRecord",
     "backfill",
     "discover_jobs",
@@ -38,7 +47,7 @@ __all__ = [
     "runs",
     "runs_frame",
 ]
-_RUNNER = frozenset({"JobResult", "backfill", "feature_table_path", "run_jobs"})
+_RUNNER = frozenset({"JobResult", "JobsFailedError", "backfill", "feature_table_path", "run_jobs"})
 
 
 def __getattr__(name: str) -> Any:

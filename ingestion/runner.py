@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,7 +39,7 @@ from featurestore.errors import (
     JobSQLError,
     UnknownTableError,
 )
-from featurestore.job_spec import Job, discover_jobs
+from featurestore.job_spec import Job, read_jobs
 from featurestore.project import Project
 from ingestion import history, partitions, storage, window
 from ingestion.checks import CheckPlan, plan_checks
@@ -51,7 +51,8 @@ _BATCH = 1_000_000
 
 @dataclass(frozen=True)
 class JobResult:
-    """What one run of one job did; ``status`` is success, empty or up to date."""
+    """What one job did in a run: ``status`` is success, empty, up to date, failed
+    (``error`` says why) or skipped (an upstream job failed or was skipped)."""
 
     job: str
     path: Path
@@ -63,6 +64,46 @@ class JobResult:
     end: datetime | None = None
     rows_in: int = 0
     rows_quarantined: int = 0
+    error: FeatureStoreError | None = None  # of a failed job
+    skipped_because: str = ""  # of a skipped job
+
+    @property
+    def reason(self) -> str:
+        """Why the job failed or was skipped, on one line (empty otherwise)."""
+        if self.error is None:
+            return self.skipped_because
+        error = self.error
+        if isinstance(error, IngestionError) and error.job == self.job:
+            return " ".join(error.message.split())  # not "job: " twice
+        return " ".join(str(error).split())
+
+
+class JobsFailedError(IngestionError):
+    """Some jobs of a run failed; raised after every other job ran. ``results`` holds
+    every job's result, in the order they ran (the failed and skipped ones included)."""
+
+    code = "jobs_failed"
+
+    def __init__(self, results: Sequence[JobResult]) -> None:
+        self.results = list(results)
+        self.failed = [r for r in self.results if r.status == "failed"]
+        self.skipped = [r for r in self.results if r.status == "skipped"]
+        by_error: dict[str, list[str]] = {}  # a raw source's error fails all its readers
+        for r in self.failed:
+            by_error.setdefault(" ".join(str(r.error).split()), []).append(r.job)
+        if len(self.failed) == 1:
+            message = next(iter(by_error))
+        else:
+            errors = [
+                error if len(jobs) == 1 else f"{error} (jobs {', '.join(jobs)})"
+                for error, jobs in by_error.items()
+            ]
+            message = f"{len(self.failed)} of {len(self.results)} jobs failed: {'; '.join(errors)}"
+        if self.skipped:
+            message += f"; skipped: {', '.join(r.job for r in self.skipped)}"
+        self.job = ", ".join(r.job for r in self.failed)
+        self.message = message
+        FeatureStoreError.__init__(self, message)
 
 
 def feature_table_path(project: Project, table: str) -> Path:
@@ -84,26 +125,63 @@ def run_jobs(
 
     With ``start``/``end`` every job replaces exactly that window; without ``start``
     each job continues from its last successful run (or its header's ``start``) up to
-    the last complete day or hour before ``now``. Before any job runs, every table the
-    selected jobs read must be a declared raw source, a job or a feature table, and the
-    raw sources they read must match their declared schemas.
+    the last complete day or hour before ``now``.
+
+    Each job stands alone: one that cannot run (a bad header, a missing upstream, a
+    cycle, a table no source or job declares, a raw input that differs from its declared
+    schema; all found before any job runs) or whose run fails is a ``failed`` result,
+    the jobs downstream of it are ``skipped``, and every other job runs. A job file that
+    is not selected and that no selected job reads is not looked at. When any job
+    failed, ``JobsFailedError`` is raised at the end, carrying every result; a name
+    that is no job at all raises ``UnknownJobError`` before anything runs.
     """
-    jobs = discover_jobs(project.jobs_dir)
-    selected = list(names) if names else sorted(jobs)
-    plan = job_graph.levels(selected, jobs)
-    due = [job for level in plan for job in level if _has_work(project, job, start, end, now)]
-    _check_inputs(project, due, jobs)
-    results: list[JobResult] = []
-    for level in plan:
-        with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(level)))) as pool:
+    found = read_jobs(project.jobs_dir)
+    planned = job_graph.plan(list(names) if names else found.names, found)
+    outcomes = {name: _failed(project, name, exc) for name, exc in planned.broken.items()}
+    due = [
+        job for level in planned.levels for job in level if _has_work(project, job, start, end, now)
+    ]
+    blocked = _check_inputs(project, due, found.names)
+    for level in planned.levels:
+        runnable = []
+        for job in level:
+            if job.name in blocked:
+                outcomes[job.name] = _failed(project, job.name, blocked[job.name])
+            elif why := _upstream_problem(planned.upstream[job.name], outcomes):
+                target = feature_table_path(project, job.name)
+                outcomes[job.name] = JobResult(job.name, target, 0, 0.0, "skipped",
+                                               skipped_because=why)  # fmt: skip
+            else:
+                runnable.append(job)
+        if not runnable:
+            continue
+        with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(runnable)))) as pool:
             futures = [
-                pool.submit(_run_one, project, job, start, end, max_bad_rows, now) for job in level
+                pool.submit(_run_one, project, job, start, end, max_bad_rows, now)
+                for job in runnable
             ]
-            errors = [f.exception() for f in futures if f.exception() is not None]
-            if errors:
-                raise errors[0]  # type: ignore[misc]
-            results.extend(f.result() for f in futures)
+            bugs = [f.exception() for f in futures if f.exception() is not None]
+            if bugs:
+                raise bugs[0]  # type: ignore[misc]  # not a job's failure: a bug
+            outcomes.update((result.job, result) for result in (f.result() for f in futures))
+    order = [*sorted(planned.broken), *(job.name for level in planned.levels for job in level)]
+    results = [outcomes[name] for name in order]
+    if any(result.status == "failed" for result in results):
+        raise JobsFailedError(results)
     return results
+
+
+def _failed(project: Project, job: str, error: FeatureStoreError) -> JobResult:
+    return JobResult(job, feature_table_path(project, job), 0, 0.0, "failed", error=error)
+
+
+def _upstream_problem(upstream: Iterable[str], outcomes: dict[str, JobResult]) -> str:
+    """Why a job cannot run because of its upstream jobs ("" if it can)."""
+    for name in upstream:
+        status = outcomes[name].status
+        if status in ("failed", "skipped"):
+            return f"upstream job {name!r} {'failed' if status == 'failed' else 'was skipped'}"
+    return ""
 
 
 def _has_work(
@@ -116,27 +194,46 @@ def _has_work(
         return True  # the run itself reports the bad window
 
 
-def _check_inputs(project: Project, selected: list[Job], jobs: dict[str, Job]) -> None:
-    """Every table the jobs read is known, and the raw sources among them match their
-    declared schemas (nothing has been written yet)."""
-    known = {name.lower() for name in (*project.table_names(), *jobs)}
-    known |= {f"{name.lower()}_quarantine" for name in jobs}
+def _check_inputs(
+    project: Project, due: list[Job], job_names: list[str]
+) -> dict[str, FeatureStoreError]:
+    """Why each job cannot run, by job, before anything is written: a table it reads
+    that nothing declares, or a raw source it reads that differs from its declared
+    schema (each source checked once, whichever jobs read it)."""
+    known = {name.lower() for name in (*project.table_names(), *job_names)}
+    known |= {f"{name.lower()}_quarantine" for name in job_names}
     sources = {name.lower() for name in project.sources}
-    raw: set[str] = set()
-    for job in selected:
-        for table in sorted(job_graph.tables_read(job)):
-            if table.lower() not in known:
-                raise UnknownTableError(job.name, job.path, table, list(project.sources))
-            if table.lower() in sources:
-                raw.add(table.lower())
-    if raw:
-        from featurestore.raw import check_sources
+    problems: dict[str, FeatureStoreError] = {}
+    raw: dict[str, set[str]] = {}
+    for job in due:
+        tables = sorted(job_graph.tables_read(job))
+        unknown = [table for table in tables if table.lower() not in known]
+        if unknown:
+            problems[job.name] = UnknownTableError(
+                job.name, job.path, unknown[0], list(project.sources)
+            )
+        else:
+            raw[job.name] = {table.lower() for table in tables if table.lower() in sources}
+    sources_read = set().union(*raw.values())
+    if not sources_read:
+        return problems
+    from featurestore.raw import check_sources
 
-        con = sql.connect()
-        try:
-            check_sources(con, project.sources, only=raw)
-        finally:
-            con.close()
+    drifted: dict[str, FeatureStoreError] = {}
+    con = sql.connect()
+    try:
+        for source in sorted(sources_read):
+            try:
+                check_sources(con, project.sources, only={source})
+            except FeatureStoreError as exc:
+                drifted[source] = exc
+    finally:
+        con.close()
+    for job_name, read in raw.items():
+        bad = sorted(read & drifted.keys())
+        if bad:
+            problems[job_name] = drifted[bad[0]]
+    return problems
 
 
 def backfill(
@@ -148,17 +245,24 @@ def backfill(
     *,
     max_bad_rows: float | None = None,
 ) -> list[JobResult]:
-    """Run ``[start, end)`` in consecutive windows of ``step``, each window upstream first."""
+    """Run ``[start, end)`` in consecutive windows of ``step``, each window upstream first.
+
+    A window in which a job failed is the last one: the next windows would leave a gap
+    in that job's table. ``JobsFailedError`` then carries the results of every window run.
+    """
     selected = list(names) if names else None
     results: list[JobResult] = []
     for window_start, window_end in window.steps(start, end, step):
-        results += run_jobs(
-            project,
-            selected,
-            start=window_start,
-            end=window_end,
-            max_bad_rows=max_bad_rows,
-        )
+        try:
+            results += run_jobs(
+                project,
+                selected,
+                start=window_start,
+                end=window_end,
+                max_bad_rows=max_bad_rows,
+            )
+        except JobsFailedError as exc:
+            raise JobsFailedError([*results, *exc.results]) from None
     return results
 
 
@@ -170,13 +274,20 @@ def _run_one(
     max_bad_rows: float | None,
     now: datetime | None,
 ) -> JobResult:
+    """One job's run; its failure is a ``failed`` result (a bug still raises)."""
     target = feature_table_path(project, job.name)
-    with storage.table_lock(project.data_dir, job.name):
-        span = window.resolve(job, project.data_dir, start, end, now)
-        if span is None:
-            return JobResult(job.name, target, 0, 0.0, status="up to date")
-        threshold = job.max_bad_rows if max_bad_rows is None else max_bad_rows
-        return run_job(project, job, span, threshold, incremental=start is None)
+    span: tuple[datetime, datetime] | None = None
+    try:
+        with storage.table_lock(project.data_dir, job.name):
+            span = window.resolve(job, project.data_dir, start, end, now)
+            if span is None:
+                return JobResult(job.name, target, 0, 0.0, status="up to date")
+            threshold = job.max_bad_rows if max_bad_rows is None else max_bad_rows
+            return run_job(project, job, span, threshold, incremental=start is None)
+    except FeatureStoreError as exc:
+        window_start, window_end = span or (None, None)
+        return JobResult(job.name, target, 0, 0.0, "failed", start=window_start,
+                         end=window_end, error=exc)  # fmt: skip
 
 
 def run_job(

@@ -1,7 +1,14 @@
-"""``featurestore ingest run|backfill|status``: the SQL feature jobs and their history."""
+"""``featurestore ingest run|backfill|status``: the SQL feature jobs and their history.
+
+``run`` and ``backfill`` print every job's outcome (a table, then a line for each job
+that failed or was skipped, saying why); when a job failed they exit 1 with a one-line
+summary on stderr. A broken job file that was not run (not named, and no named job
+reads it) is one warning line on stderr.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -17,6 +24,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Run the project's SQL feature jobs.", no_args_is_help=True)
 console = Console()
+errors = Console(stderr=True)
 
 _JOBS = typer.Argument(None, help="Job names (default: all); upstream jobs run first.")
 _MAX_BAD = typer.Option(
@@ -34,16 +42,15 @@ def run(
     """Replace the window's partitions; without --start, continue from the last success."""
     from ingestion import run_jobs
 
-    settings = Project.find()
-    with console.status("running feature jobs"):
-        results = run_jobs(
-            settings,
-            jobs or None,
-            start=_time(start, "--start"),
-            end=_time(end, "--end"),
-            max_bad_rows=_share(max_bad_rows),
-        )
-    _print_results(results)
+    project = Project.find()
+    window = _time(start, "--start"), _time(end, "--end")
+    share = _share(max_bad_rows)
+    _report(
+        "running feature jobs",
+        project,
+        jobs,
+        lambda: run_jobs(project, jobs or None, start=window[0], end=window[1], max_bad_rows=share),
+    )
 
 
 @app.command()
@@ -58,19 +65,16 @@ def backfill(
     from ingestion import backfill as run_backfill
     from ingestion.window import parse_step
 
-    settings = Project.find()
+    project = Project.find()
     begin, finish = _time(start, "--start"), _time(end, "--end")
     assert begin is not None and finish is not None
-    with console.status("backfilling feature jobs"):
-        results = run_backfill(
-            settings,
-            jobs or None,
-            begin,
-            finish,
-            parse_step(step),
-            max_bad_rows=_share(max_bad_rows),
-        )
-    _print_results(results)
+    size, share = parse_step(step), _share(max_bad_rows)
+    _report(
+        "backfilling feature jobs",
+        project,
+        jobs,
+        lambda: run_backfill(project, jobs or None, begin, finish, size, max_bad_rows=share),
+    )
 
 
 @app.command()
@@ -97,19 +101,50 @@ def status(
     console.print(table if records else "no runs recorded yet")
 
 
-def _print_results(results: list[JobResult]) -> None:
+def _report(
+    doing: str, project: Project, names: Sequence[str], run: Callable[[], list[JobResult]]
+) -> None:
+    """Run, print every job's outcome, and re-raise a failure for its one-line summary."""
+    from ingestion import JobsFailedError
+
+    failure: JobsFailedError | None = None
+    try:
+        with console.status(doing):
+            results = run()
+    except JobsFailedError as exc:
+        failure, results = exc, exc.results
+    _print_results(results)
+    if names:
+        _warn_broken(project, {r.job for r in results})
+    if failure is not None:
+        raise failure
+
+
+def _warn_broken(project: Project, ran: set[str]) -> None:
+    from featurestore.job_spec import read_jobs
+
+    for name, error in read_jobs(project.jobs_dir).broken.items():
+        if name not in ran:
+            errors.print(f"warning: {name} not run: {error.message}", markup=False, soft_wrap=True)
+
+
+def _print_results(results: Sequence[JobResult]) -> None:
     table = Table("job", "window", "status", "in", "written", "quarantined", "s")
     for r in results:
+        ran = r.status not in ("failed", "skipped")
         table.add_row(
             r.job,
             _span(r.start, r.end),
             r.status,
-            f"{r.rows_in:,}",
-            f"{r.rows:,}",
-            f"{r.rows_quarantined:,}",
-            f"{r.seconds:.2f}",
+            f"{r.rows_in:,}" if ran else "",
+            f"{r.rows:,}" if ran else "",
+            f"{r.rows_quarantined:,}" if ran else "",
+            f"{r.seconds:.2f}" if ran else "",
         )
     console.print(table)
+    for r in results:
+        if r.reason:
+            console.print(f"{r.job}: {r.status}: {r.reason}", markup=False, soft_wrap=True)
 
 
 def _time(value: str | None, option: str) -> datetime | None:

@@ -104,5 +104,14 @@ def attach_database(con: duckdb.DuckDBPyConnection, source: RawSource) -> str:
 
 
 def first_line(exc: BaseException) -> str:
-    """An error's message on one line (DuckDB's and libpq's span several)."""
-    return " ".join(str(exc).split())
+    """An error's message on one line (DuckDB's and libpq's span several).
+
+    DuckDB's echo of the SQL it was running (``LINE 1: DESCRIBE SELECT ... ^^^``) is
+    dropped: that SQL is ours, not the user's. Other unprintable characters (a corrupt
+    file's bytes quoted by the reader) are shown escaped.
+    """
+    text = _SQL_ECHO.split(str(exc), maxsplit=1)[0]
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(text.split()))
+
+
+_SQL_ECHO = re.compile(r"\n\s*LINE \d+:")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from featurestore.errors import JobDefinitionError
-from featurestore.job_spec import discover_jobs, parse_job, parse_share
+from featurestore.job_spec import discover_jobs, parse_job, parse_share, read_jobs
 from tests.conftest import ROOT
 from tests.ingestion.conftest import write_job
 
@@ -72,3 +72,15 @@ def test_shipped_jobs_declare_every_column() -> None:
     for job in discover_jobs(ROOT / "ingestion" / "jobs").values():
         assert job.columns, job.name
         assert job.start == datetime(2013, 1, 1, tzinfo=UTC)
+
+
+def test_one_bad_header_does_not_hide_the_other_jobs(jobs_dir: Path) -> None:
+    """Issue 13, 10: reading the jobs raised at the first bad header."""
+    write_job(jobs_dir, "good", "entities: a\ntimestamp: ts", "SELECT 1")
+    write_job(jobs_dir, "bad", "entities: a\ntimestamp: ts\ncolumn: a BIGGINT", "SELECT 1")
+    found = read_jobs(jobs_dir)
+    assert list(found.jobs) == ["good"]
+    assert "unknown type 'BIGGINT'" in str(found.broken["bad"])
+    assert found.names == ["bad", "good"]
+    with pytest.raises(JobDefinitionError, match="BIGGINT"):
+        discover_jobs(jobs_dir)  # the strict form, for callers that need every job

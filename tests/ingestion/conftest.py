@@ -7,14 +7,22 @@ made once per session.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import pytest
 import yaml
 
 from featurestore import sql
+from featurestore.errors import FeatureStoreError
 from featurestore.project import Project
 from tests.flights_sample import make_sample_project, write_sample_raw
+
+E = TypeVar("E", bound=FeatureStoreError)
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +80,34 @@ def snapshot(table: Path) -> dict[str, bytes]:
         for path in sorted(table.rglob("*"))
         if path.is_file()
     }
+
+
+@dataclass
+class Failure(Generic[E]):
+    """The error of the one job that failed in a ``job_fails`` block."""
+
+    error: E | None = None
+    job: str = ""
+
+    @property
+    def value(self) -> E:
+        assert self.error is not None, "read after the block"
+        return self.error
+
+
+@contextmanager
+def job_fails(
+    kind: type[E] | tuple[type[E], ...], match: str | None = None
+) -> Iterator[Failure[E]]:
+    """Like ``pytest.raises`` for a run in which exactly one job fails: the run raises
+    ``JobsFailedError`` after the others, and the failed job's own error is checked."""
+    from ingestion import JobsFailedError
+
+    failure: Failure[E] = Failure()
+    with pytest.raises(JobsFailedError) as error:
+        yield failure
+    (failed,) = error.value.failed
+    assert isinstance(failed.error, kind), failed.error
+    if match is not None:
+        assert re.search(match, str(failed.error)), str(failed.error)
+    failure.error, failure.job = failed.error, failed.job

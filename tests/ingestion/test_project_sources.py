@@ -23,7 +23,7 @@ from featurestore import sql
 from featurestore.errors import RawSchemaDriftError, RawSourceError
 from featurestore.project import Project
 from ingestion import feature_table_path, run_jobs
-from tests.ingestion.conftest import snapshot, write_job
+from tests.ingestion.conftest import job_fails, snapshot, write_job
 from tests.postgres import PASSWORD, PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -222,8 +222,9 @@ def test_a_schema_change_in_any_source_is_caught_before_writing(
     table = feature_table_path(shop, "customer_daily")
     before = snapshot(table)
     change(shop, postgres_server)
-    with pytest.raises((RawSchemaDriftError, RawSourceError)) as error:
+    with job_fails((RawSchemaDriftError, RawSourceError)) as error:
         run_jobs(shop, start=JAN1, end=JAN4)
+    assert error.job == "customer_daily"
     assert error.value.source == source
     assert problem in str(error.value)
     assert PASSWORD not in str(error.value)

@@ -12,7 +12,7 @@ from featurestore.errors import IngestionError, JobSQLError, UnknownJobError, Un
 from featurestore.project import Project
 from ingestion import discover_jobs, feature_table_path, run_jobs, runs
 from tests.conftest import ROOT
-from tests.ingestion.conftest import snapshot, write_job
+from tests.ingestion.conftest import job_fails, snapshot, write_job
 
 JAN1 = datetime(2013, 1, 1, tzinfo=UTC)
 JAN2 = datetime(2013, 1, 2, tzinfo=UTC)
@@ -24,7 +24,7 @@ def test_sql_error_names_file_and_line(project: Project, jobs_dir: Path) -> None
         "-- name: broken\n-- entities: origin\n-- timestamp: event_timestamp\n"
         "SELECT origin, time_hour AS event_timestamp\nFROM weather\nWHERE temp >\n"
     )
-    with pytest.raises(IngestionError) as error:
+    with job_fails(JobSQLError) as error:
         run_jobs(project, start=JAN1, end=JAN2)
     message = str(error.value)
     assert "broken.sql:" in message
@@ -37,7 +37,7 @@ def test_binder_error_names_line(project: Project, jobs_dir: Path) -> None:
         "-- name: typo\n-- entities: origin\n-- timestamp: event_timestamp\n"
         "SELECT origin,\n  time_hour AS event_timestamp,\n  temperature\nFROM weather\n"
     )
-    with pytest.raises(JobSQLError, match=r"typo\.sql:6: .*temperature"):
+    with job_fails(JobSQLError, match=r"typo\.sql:6: .*temperature"):
         run_jobs(project, start=JAN1, end=JAN2)
 
 
@@ -50,7 +50,7 @@ def test_a_table_no_source_declares_is_named_with_the_declared_ones(
     project: Project, jobs_dir: Path
 ) -> None:
     write_job(jobs_dir, "t", "entities: origin\ntimestamp: ts", "SELECT * FROM weathr")
-    with pytest.raises(UnknownTableError) as error:
+    with job_fails(UnknownTableError) as error:
         run_jobs(project, start=JAN1, end=JAN2)
     message = str(error.value)
     assert "t.sql reads table 'weathr'" in message
@@ -92,7 +92,7 @@ def test_failed_run_keeps_previous_table(project: Project, jobs_dir: Path) -> No
     run_jobs(project, start=JAN1, end=JAN2)
     before = snapshot(feature_table_path(project, "one"))
     job.write_text(header + "SELECT 'JFK' AS origin, 1/0::INT AS event_timestamp FROM nowhere\n")
-    with pytest.raises(IngestionError):
+    with job_fails(IngestionError):
         run_jobs(project, start=JAN1, end=JAN2)
     assert snapshot(feature_table_path(project, "one")) == before
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from featurestore.errors import WindowError
 from featurestore.project import Project
 from ingestion import backfill, feature_table_path, run_jobs, runs, runs_frame
 from ingestion.storage import current_version
 from tests.flights_sample import make_sample_project
-from tests.ingestion.conftest import snapshot, write_job
+from tests.ingestion.conftest import job_fails, snapshot, write_job
 
 
 def _utc(*args: int) -> datetime:
@@ -81,7 +79,7 @@ def test_incremental_runs_continue_from_the_last_success(flights: Project) -> No
 
 def test_run_history_is_queryable(flights: Project) -> None:
     run_jobs(flights, ["weather_hourly"], start=_utc(2013, 1, 1), end=_utc(2013, 1, 2))
-    with pytest.raises(WindowError, match="not on a day boundary"):
+    with job_fails(WindowError, match="not on a day boundary"):
         run_jobs(flights, ["weather_hourly"], start=_utc(2013, 1, 1, 5), end=_utc(2013, 1, 2))
     frame = runs_frame(flights.data_dir)
     assert list(frame.columns) == [

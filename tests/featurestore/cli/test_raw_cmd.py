@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from featurestore.cli import app
+from featurestore.cli import app, main
 from featurestore.errors import RawSourceError
 
 PROJECT = """\
@@ -53,3 +54,23 @@ def test_check_opens_a_source_without_declared_columns(project: Path) -> None:
     broken = runner.invoke(app, ["raw", "check", "missing"])
     assert isinstance(broken.exception, RawSourceError)
     assert "missing" in str(broken.exception)
+
+
+@pytest.mark.parametrize("command", ["check", "describe", "preview"])
+def test_a_file_that_is_not_parquet_is_one_line_naming_it(
+    project: Path,
+    command: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 13, 9: a text file declared as a Parquet source."""
+    (project / "raw" / "junk.parquet").write_text("id,text\n1,not parquet\n")
+    spec = PROJECT + "  junk:\n    format: parquet\n    path: raw/junk.parquet\n"
+    (project / "featurestore.yaml").write_text(spec + "    columns: {id: BIGINT}\n")
+    monkeypatch.setattr(sys, "argv", ["featurestore", "raw", command, "junk"])
+    with pytest.raises(SystemExit) as exit:
+        main()
+    assert exit.value.code == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: raw source 'junk' (") and "junk.parquet" in line
+    assert "LINE 1" not in line  # DuckDB's echo of our own SQL
