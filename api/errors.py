@@ -22,6 +22,7 @@ from featurestore.errors import (
     OnlineStoreUnavailableError,
     RequestError,
     RequestTooLargeError,
+    ServerBusyError,
     UnknownFeatureServiceError,
     UnknownObjectError,
 )
@@ -36,6 +37,7 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (RequestTooLargeError, 413),
     (RequestError, 422),
     (OnlineStoreUnavailableError, 503),
+    (ServerBusyError, 503),
     (ConfigError, 500),
     (redis.exceptions.ConnectionError, 503),
     (redis.exceptions.TimeoutError, 503),
@@ -52,6 +54,9 @@ def describe_error(exc: Exception) -> tuple[int, dict[str, str]] | None:
     """(status, body) of a known error; None for anything else (a bug: answer 500)."""
     for error_type, status in STATUS_BY_ERROR:
         if isinstance(exc, error_type):
+            if isinstance(exc, ServerBusyError):
+                throttled.warning("%s", exc)
+                return status, {"detail": str(exc), "code": exc.code}
             if status == 503:
                 throttled.warning("online store unavailable: %s", exc)
                 detail = "the online store (Redis) is unavailable"

@@ -4,7 +4,7 @@ Writes go through vanilla Feast, which blocks, so they need threads; not starlet
 shared pool (anyio's, 40 threads), which the catalog routes and every other sync route
 need too: with Redis frozen, 40 hung writes would starve them all. Writes get threads of
 their own, ``FEATURESTORE_WRITE_THREADS`` of them, and no queue: a write that finds every
-thread busy is refused at once with 503 ``online_store_unavailable``, rather than waiting
+thread busy is refused at once with 503 ``server_busy``, rather than waiting
 behind writes that are themselves waiting on Redis. Each write holds its thread for at
 most about ``FEATURESTORE_REDIS_TIMEOUT`` per Redis call, so the pool drains by itself.
 
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-from featurestore.errors import OnlineStoreUnavailableError
+from featurestore.errors import ServerBusyError
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -36,7 +36,7 @@ class WritePool:
     async def run(self, write: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``write(*args, **kwargs)`` in a free thread; 503 when none is free."""
         if not self._free.acquire(blocking=False):
-            raise OnlineStoreUnavailableError(
+            raise ServerBusyError(
                 f"all {self.threads} write threads are busy (FEATURESTORE_WRITE_THREADS)"
             )
         try:

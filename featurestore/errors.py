@@ -33,6 +33,7 @@ answer, and treat anything else as a bug.
     │   ├── SourceError               a source file is missing or lacks a needed column
     │   └── OnlineWriteError          Redis refused a write
     ├── OnlineStoreUnavailableError the online store (Redis) did not answer in time
+    ├── ServerBusyError             no capacity for this request now (all write threads busy)
     └── RequestError                a lookup or retrieval request is invalid
         ├── UnknownFeatureError       a feature (``view:feature``) the registry does not know
         ├── UnknownFeatureServiceError
@@ -181,6 +182,14 @@ class OnlineStoreUnavailableError(FeatureStoreError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"the online store (Redis) is unavailable: {reason}")
+
+
+class ServerBusyError(FeatureStoreError):
+    code = "server_busy"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the server is busy, retry shortly: {reason}")
 
 
 class JobDefinitionError(IngestionError):

@@ -24,7 +24,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Unknown push source or feature view"},
     413: {"model": ErrorResponse, "description": "Request body larger than the limit"},
     422: {"model": ErrorResponse, "description": "Invalid rows (names the problem)"},
-    503: {"model": ErrorResponse, "description": "The online store is unavailable"},
+    503: {
+        "model": ErrorResponse,
+        "description": "The online store is unavailable, or every write thread is busy "
+        "(`server_busy`: retry)",
+    },
 }
 
 

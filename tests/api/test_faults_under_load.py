@@ -11,6 +11,7 @@ time. Each case records its statuses, latencies and recovery time as figures
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
@@ -150,8 +151,15 @@ def _flush(server: LocalRedis) -> Callable[[], None]:
 FAULTS = {"killed": _kill, "frozen": _freeze, "flushed": _flush}
 
 
+def _label(sample: Sample) -> str:
+    """The status, and for a 503 which one (``online_store_unavailable``, ``server_busy``)."""
+    if sample.status == 503 and sample.body:
+        return f"503 {json.loads(sample.body).get('code')}"
+    return str(sample.status)
+
+
 def _statuses(samples: list[Sample]) -> dict[str, int]:
-    return dict(sorted(Counter(str(s.status) for s in samples).items()))
+    return dict(sorted(Counter(_label(s) for s in samples).items()))
 
 
 def _recovery(samples: list[Sample], restored: float) -> float | None:
@@ -171,10 +179,12 @@ def _recovery(samples: list[Sample], restored: float) -> float | None:
 def test_redis_fault_under_load(
     served: Served, figures: Figures, fault: str, workload: str
 ) -> None:
-    rate = scaled(60.0, 200.0)
+    # Writes go through Feast (a few ms of CPU each, FEATURESTORE_WRITE_THREADS of them at
+    # a time): a rate a loaded 2-core machine sustains, so every 503 is the outage's.
+    rate = scaled(60.0, 200.0) if workload == "lookups" else scaled(30.0, 60.0)
     outage = scaled(2.0, 10.0)
     mix: list[Call] | Callable[[int], Call] = LOOKUPS if workload == "lookups" else _writes
-    with Load(served.api.url, mix, rate, timeout=10.0) as load:
+    with Load(served.api.url, mix, rate, timeout=10.0, keep_bodies=True) as load:
         time.sleep(1.0)
         began = time.monotonic()
         restore = FAULTS[fault](served.redis)
@@ -203,10 +213,15 @@ def test_redis_fault_under_load(
     )
     assert served.api.alive(), "the API must survive a Redis outage without a restart"
     assert set(_statuses(before)) == {"200"}
-    allowed = {"200"} if fault == "flushed" else {"200", "503"}
+    unavailable = "503 online_store_unavailable"
+    allowed = {"200"} if fault == "flushed" else {"200", unavailable}
+    if fault == "frozen" and workload == "writes":
+        # Each write holds one of the write threads for the Redis timeout: past their
+        # number, writes are refused at once rather than queued.
+        allowed.add("503 server_busy")
     assert set(_statuses(during)) <= allowed, _statuses(during)
     if fault != "flushed":
-        assert "503" in _statuses(during)
+        assert unavailable in _statuses(during)
     hung = [s for s in samples if not isinstance(s.status, int)]
     assert not hung, f"requests without an answer: {_statuses(hung)}"
     slowest = max(s.seconds for s in samples)

@@ -90,6 +90,9 @@ def test_hung_writes_do_not_starve_other_routes(tmp_path: Path, own_redis: Local
             assert catalog_seconds < 2  # was: queued behind the hung writes until thawed
             refused = [w.result() for w in writes if w.done()]
             assert len(refused) == 43 and waiting == 2
-            assert all(r.status_code == 503 and r.json() == UNAVAILABLE for r in refused)
+            assert all(r.status_code == 503 for r in refused)
+            assert {r.json()["code"] for r in refused} == {"server_busy"}
+            assert "FEATURESTORE_WRITE_THREADS" in refused[0].json()["detail"]
             hung = [w.result() for w in writes]
         assert all(r.status_code == 503 for r in hung)
+        assert sum(r.json() == UNAVAILABLE for r in hung) == 2  # the two that had a thread
