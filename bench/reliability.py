@@ -84,8 +84,6 @@ def main(argv: list[str] | None = None) -> int:
         command.append("--reliability-full")
     command += args.pytest_args
     env = dict(os.environ)
-    if not args.small:
-        env.setdefault("FEATURESTORE_FUZZ_EXAMPLES", "200")
     shown = "make reliability" if not args.small else "python -m bench.reliability --small"
     print(" ".join(command), flush=True)
     code = subprocess.call(command, cwd=ROOT, env=env)

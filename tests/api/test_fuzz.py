@@ -9,9 +9,10 @@ unknown name) and 422 (a request the registry cannot answer) the schema cannot r
 405 with ``Allow`` for undocumented methods. On top of those, every error body is exactly
 ``{"detail": str, "code": str}``.
 
-The seed is fixed. ``FEATURESTORE_FUZZ_EXAMPLES`` raises the fuzzing phase's examples per
-operation and mode (``make reliability``); it is read when the module is imported, before
-the suite's fixtures clear ``FEATURESTORE_*``.
+The seed is fixed. The fuzzing phase sends 50 examples per operation and mode under
+``make test``, 200 under ``make reliability`` (``tests/reliability.py``), or
+``FEATURESTORE_FUZZ_EXAMPLES``; that is read when the module is imported, before the
+suite's fixtures clear ``FEATURESTORE_*``.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from schemathesis.engine import Status, events, from_schema
 
 from api.settings import ApiSettings
 from tests.online_repo import OnlineRepo, ServerThread, online_repo  # noqa: F401
+from tests.reliability import Figures, scaled
 
-pytestmark = [pytest.mark.redis]
+pytestmark = [pytest.mark.redis, pytest.mark.reliability]
 
-EXAMPLES = int(os.environ.get("FEATURESTORE_FUZZ_EXAMPLES") or 50)
+EXAMPLES = int(os.environ.get("FEATURESTORE_FUZZ_EXAMPLES") or scaled(50, 200))
 SEED = 13
 KEY = "fuzz-key"
 NOW = datetime.now(UTC)
@@ -79,6 +81,7 @@ class Outcome:
     cases: Counter[str] = field(default_factory=Counter)  # by phase
     operations: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)  # of every response
 
 
 def _description(url: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -122,6 +125,8 @@ def _record(event: events.ScenarioFinished, outcome: Outcome) -> None:
                 )
     for interaction in recorder.interactions.values():
         response = interaction.response
+        if response is not None:
+            outcome.statuses[response.status_code] += 1
         if response is None or response.status_code < 400:
             continue
         try:
@@ -141,7 +146,7 @@ def _record(event: events.ScenarioFinished, outcome: Outcome) -> None:
 
 
 @pytest.mark.parametrize("auth", ["open", "api-keys"])
-def test_the_spec_describes_the_server(rows: OnlineRepo, auth: str) -> None:
+def test_the_spec_describes_the_server(rows: OnlineRepo, auth: str, figures: Figures) -> None:
     keys = (KEY,) if auth == "api-keys" else ()
     api = ApiSettings(registry_refresh_seconds=0, api_keys=keys)
     headers = {"Authorization": f"Bearer {KEY}"} if keys else {}
@@ -150,6 +155,17 @@ def test_the_spec_describes_the_server(rows: OnlineRepo, auth: str) -> None:
     phases = ", ".join(f"{n} {phase}" for phase, n in outcome.cases.items())
     print(
         f"\nfuzz ({auth}): {outcome.cases.total()} cases ({phases}), {len(outcome.operations)} ops"
+    )
+    figures.record(
+        "fuzz",
+        f"all operations, {auth}",
+        examples_per_operation=EXAMPLES,
+        seed=SEED,
+        cases=outcome.cases.total(),
+        operations=len(outcome.operations),
+        statuses=dict(sorted(outcome.statuses.items())),
+        server_errors=sum(n for status, n in outcome.statuses.items() if status >= 500),
+        problems=len(outcome.problems),
     )
     assert len(outcome.operations) == 15, sorted(outcome.operations)
     assert not outcome.problems, "\n".join(dict.fromkeys(outcome.problems))
