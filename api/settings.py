@@ -1,6 +1,7 @@
 """The HTTP service's settings, read from the environment once, by ``create_app``.
 
-FEATURESTORE_API_KEYS              comma-separated bearer tokens; unset: no auth
+FEATURESTORE_API_KEYS              comma-separated bearer tokens, each ``[read:|write:]KEY``
+                                   or ``[read:|write:]sha256:HEX`` (``api.keys``); unset: no auth
 FEATURESTORE_CORS_ORIGINS          comma-separated allowed origins; unset: CORS off
 FEATURESTORE_MAX_BODY_BYTES        largest request body (default 1048576)
 FEATURESTORE_MAX_ENTITIES          most entities per lookup (default 1000)
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from api.keys import parse_api_keys
 from featurestore.errors import ConfigError
 
 T = TypeVar("T", int, float)
@@ -49,6 +51,9 @@ class ApiSettings:
     redis_timeout: float = 1.0
     registry_refresh_seconds: float = 5.0
     workers: int = 1
+
+    def __post_init__(self) -> None:
+        parse_api_keys(self.api_keys)  # a malformed entry stops the start-up, by position
 
     def __repr__(self) -> str:  # never print the keys
         keys = f"<{len(self.api_keys)} keys>"
