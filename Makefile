@@ -15,7 +15,7 @@ END ?= 2014-01-02T00:00:00
 HOST ?= 127.0.0.1
 PORT ?= 6566
 
-.PHONY: help install browser postgres demo test lint bench serve ingest apply materialize redis-start redis-stop stop clean
+.PHONY: help install browser postgres redis-tls demo test lint bench serve ingest apply materialize redis-start redis-stop stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -47,7 +47,7 @@ stop: install ## Stop the demo's API server and local Redis
 	-$(BIN)/featurestore api stop
 	-$(BIN)/featurestore redis stop
 
-test: install browser postgres ## Run the test suite (starts its own redis-server and PostgreSQL on free ports)
+test: install browser postgres redis-tls ## Run the test suite (starts its own redis-server and PostgreSQL on free ports)
 	$(BIN)/pytest
 
 browser: ## Install Debian's chromium and chromium-driver (the catalog page's browser test)
@@ -63,6 +63,13 @@ postgres: ## Install Debian's postgresql when no initdb is found (the raw-source
 	  echo "installing postgresql (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else echo "the PostgreSQL tests need initdb and postgres: apt-get install postgresql"; fi
+
+redis-tls: ## Install Debian's redis-server (built with TLS) when missing (the password and TLS tests start their own)
+	@if [ -x /usr/bin/redis-server ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing redis-server (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	else echo "the password and TLS tests need /usr/bin/redis-server: apt-get install redis-server"; fi
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .

