@@ -15,7 +15,7 @@ END ?= 2014-01-02T00:00:00
 HOST ?= 127.0.0.1
 PORT ?= 6566
 
-.PHONY: help install browser postgres redis-tls demo test lint audit bench serve ingest apply materialize redis-start redis-stop stop clean
+.PHONY: help install browser postgres redis-tls demo test lint audit bench reliability serve ingest apply materialize redis-start redis-stop stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ redis-tls: ## Install Debian's redis-server (built with TLS) when missing (the p
 	  echo "installing redis-server (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	else echo "the password and TLS tests need /usr/bin/redis-server: apt-get install redis-server"; fi
+
+reliability: install browser postgres ## Fault, fuzz, kill and soak tests at full size; figures to bench/results/reliability.md
+	$(BIN)/python -m bench.reliability
 
 lint: install ## ruff, mypy and pip-audit
 	$(BIN)/ruff check .

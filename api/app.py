@@ -9,13 +9,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.catalog_worker import CatalogWorker
 from api.errors import install_error_handlers
 from api.fastpath import FastPathApp, OnlineFastPath
 from api.metrics import Metrics
 from api.middleware import ApiKeyAuth, RequestMetrics, write_routes
-from api.openapi import build_examples, install_examples
+from api.openapi import build_examples, install_openapi
 from api.routes import catalog, health, metrics, online, writes
 from api.settings import ApiSettings
+from api.write_pool import WritePool
+from featurestore.catalog import CatalogCache
 from featurestore.online import AsyncOnlineLookup
 from featurestore.project import Project
 
@@ -34,11 +37,15 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
         )
         lookup.registry.start(api.registry_refresh_seconds)
         app.state.lookup = lookup
+        app.state.catalog = CatalogWorker(CatalogCache(lookup.registry.store, settings))
+        app.state.write_pool = WritePool(api.write_threads)
         examples = asyncio.create_task(build_examples(app))
         try:
             yield
         finally:
             examples.cancel()
+            app.state.catalog.close()
+            app.state.write_pool.close()
             await lookup.registry.stop()
             await lookup.close()
 
@@ -61,7 +68,7 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
     app.state.api_settings = api
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    install_examples(app)
+    install_openapi(app)
     for router in (health.router, online.router, writes.router, metrics.router, catalog.router):
         app.include_router(router)
     app.add_middleware(OnlineFastPath, max_body_bytes=api.max_body_bytes)

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from featurestore.errors import InvalidRequestError, RequestTooLargeError
 
@@ -18,11 +19,14 @@ async def read_json(request: Request, limit: int) -> Any:
         raise RequestTooLargeError(int(declared), limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLargeError(size, limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestTooLargeError(size, limit)
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone, or cut off by the body timeout (api.protocol)
+        raise InvalidRequestError("the client disconnected") from None
     try:
         return orjson.loads(b"".join(chunks))
     except orjson.JSONDecodeError as exc:

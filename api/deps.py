@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from api.metrics import Metrics
 from api.settings import ApiSettings
+from api.write_pool import WritePool
 from featurestore.online import AsyncOnlineLookup
 
 
@@ -26,6 +27,12 @@ async def _api_settings(request: Request) -> ApiSettings:
     return settings
 
 
+async def _write_pool(request: Request) -> WritePool:
+    pool: WritePool = request.app.state.write_pool
+    return pool
+
+
 Lookup = Annotated[AsyncOnlineLookup, Depends(_lookup)]
 AppMetrics = Annotated[Metrics, Depends(_metrics)]
 Limits = Annotated[ApiSettings, Depends(_api_settings)]
+Writes = Annotated[WritePool, Depends(_write_pool)]

@@ -7,6 +7,7 @@ Unknown exceptions are logged and answered with a generic 500 that leaks nothing
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import redis
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from api.log_throttle import LogThrottle
 from featurestore.errors import (
     ConfigError,
     FeatureStoreError,
@@ -25,6 +27,7 @@ from featurestore.errors import (
 )
 
 logger = logging.getLogger(__name__)
+throttled = LogThrottle(logger)  # an outage fails every request alike: a line per 10 s
 
 # First match wins: subclasses before their bases.
 STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
@@ -39,8 +42,10 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
 ]
 
 
-def error_response(status: int, detail: str, code: str) -> JSONResponse:
-    return JSONResponse({"detail": detail, "code": code}, status_code=status)
+def error_response(
+    status: int, detail: str, code: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
 
 
 def describe_error(exc: Exception) -> tuple[int, dict[str, str]] | None:
@@ -48,11 +53,11 @@ def describe_error(exc: Exception) -> tuple[int, dict[str, str]] | None:
     for error_type, status in STATUS_BY_ERROR:
         if isinstance(exc, error_type):
             if status == 503:
-                logger.warning("online store unavailable: %s", exc)
+                throttled.warning("online store unavailable: %s", exc)
                 detail = "the online store (Redis) is unavailable"
                 return status, {"detail": detail, "code": "online_store_unavailable"}
             if status >= 500:
-                logger.error("server misconfigured: %s", exc)
+                throttled.error("server misconfigured: %s", exc)
                 return status, {"detail": "server misconfigured", "code": "config_error"}
             if isinstance(exc, FeatureStoreError):
                 return status, {"detail": str(exc), "code": exc.code}
@@ -84,7 +89,8 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
 async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, str(exc.detail), code)
+    # Starlette's 405 names the allowed methods in an ``Allow`` header (RFC 9110): keep it.
+    return error_response(exc.status_code, str(exc.detail), code, exc.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -26,11 +26,12 @@ def parse_lookup(body: Any) -> tuple[Any, list[str] | None, str | None, bool]:
         raise InvalidRequestError("the body must be a JSON object")
     if "entities" not in body:
         raise InvalidRequestError("entities: field required")
-    features = body.get("features") or None
+    features = body.get("features")
     if features is not None and not (
         isinstance(features, list) and all(isinstance(f, str) for f in features)
     ):
         raise InvalidRequestError("features: must be a list of 'view:feature' strings")
+    features = features or None  # [] and null both mean "none given", as in Feast
     service = body.get("feature_service")
     if service is not None and not isinstance(service, str):
         raise InvalidRequestError("feature_service: must be a string")

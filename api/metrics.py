@@ -5,7 +5,9 @@ each worker process keeps its own counters; a scrape reads the worker that answe
 The values are plain numbers in process memory (``_Metric``): importing Feast sets
 ``PROMETHEUS_MULTIPROC_DIR``, which would make every prometheus_client value a
 memory-mapped file (a lock, a ``getpid()`` and an mmap write per increment), and even
-in-memory prometheus_client values take a lock per increment.
+in-memory prometheus_client values take a lock per increment. (Feast's own metrics, made
+when it is imported, do use that folder: the CLI gives the server one of its own,
+``featurestore.cli.api_cmd``.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,13 @@
-"""The OpenAPI description with examples from the project's own registry.
+"""The OpenAPI description: what the server answers, with examples from the registry.
+
+FastAPI documents its own validation error (``HTTPValidationError``) for every route
+with parameters; this server answers every error with ``ErrorResponse``
+(``{detail, code}``, ``api.errors``), so ``describe_errors`` rewrites the description
+to say so: 422 is ``ErrorResponse`` everywhere, every route with a path parameter
+documents 404 (an unknown name, or a value no route matches), and when API keys are
+configured every route but ``/health`` and ``/ready`` documents the bearer scheme, its
+401 and its 403 (a key without the route's scope, ``api.keys``). ``tests/api/test_fuzz.py``
+checks with schemathesis that the server does what this description says.
 
 At start-up a worker thread builds one example lookup (``featurestore.online.examples``:
 a feature service of the registry and an entity from its feature tables); the first
@@ -15,14 +24,17 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api.middleware import OPEN_PATHS
+from api.schemas import ErrorResponse
 from featurestore.errors import FeatureStoreError
 from featurestore.online.examples import ExampleLookup, example_lookup
 
 log = logging.getLogger(__name__)
 
 
-def install_examples(app: FastAPI) -> None:
-    """Make ``app.openapi()`` add the registry's examples once they are built."""
+def install_openapi(app: FastAPI) -> None:
+    """Make ``app.openapi()`` describe our errors, and add the registry's examples once
+    they are built."""
     plain = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -31,6 +43,7 @@ def install_examples(app: FastAPI) -> None:
             return app.openapi_schema
         app.openapi_schema = None
         schema = plain()
+        describe_errors(schema, api_keys=bool(app.state.api_settings.api_keys))
         if example is not None:
             _add_examples(schema, example)
             app.state.examples_in_schema = True
@@ -48,6 +61,36 @@ async def build_examples(app: FastAPI) -> None:
         log.info("no OpenAPI examples: %s", exc)
     except Exception:  # the description works without examples; the cause is logged
         log.exception("building the OpenAPI examples failed")
+
+
+_ERROR = {"$ref": "#/components/schemas/ErrorResponse"}
+_FASTAPI_ERRORS = ("HTTPValidationError", "ValidationError")
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+
+
+def describe_errors(schema: dict[str, Any], api_keys: bool) -> None:
+    """Document the errors the server answers (see the module's docstring), in place."""
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas["ErrorResponse"] = ErrorResponse.model_json_schema()
+    for name in _FASTAPI_ERRORS:
+        schemas.pop(name, None)
+    if api_keys:
+        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = _error("Invalid request (names the problem)")
+            if "{" in path:
+                responses.setdefault("404", _error("Unknown name, or a path no route matches"))
+            if api_keys and path not in OPEN_PATHS:
+                operation["security"] = [{"bearer": []}]
+                responses["401"] = _error("Missing or invalid API key")
+                responses["403"] = _error("The API key lacks the scope (read, write) it needs")
 
 
 def _add_examples(schema: dict[str, Any], example: ExampleLookup) -> None:

@@ -30,21 +30,39 @@ module:
 
 Metrics are the same as the middleware's (requests by endpoint, method and status, and
 their latency), counted from the end of the request head.
+
+Slow clients, which uvicorn waits for forever, are cut off here, on every connection:
+
+- a request's head must arrive within ``header_timeout`` seconds of its first byte, and
+  its body within ``body_timeout`` seconds of the head's end; else the answer is 408
+  ``request_timeout`` and the connection is closed. The clock runs only while the server
+  waits on the client: while reading is paused (a pipelined request queued behind
+  another, a body past uvicorn's buffer the app has not read yet) or a response is being
+  written, it starts over. A request that arrives in one read arms no timer at all;
+- a connection idle between requests, or that never sends a byte, is uvicorn's keep-alive
+  business (``--timeout-keep-alive``, armed here on connect too), closed without an
+  answer;
+- each worker holds at most ``max_connections_per_client`` connections per client
+  address; one more is answered 503 ``too_many_connections`` and closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
+import orjson
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from api.fastpath import PATH, FastPathApp, answer_then
 from api.middleware import OPEN_PATHS, bearer_allowed, key_digests
+from api.settings import ApiSettings
 
 __all__ = ["InlineHttpProtocol"]
 
@@ -53,6 +71,9 @@ _HEALTH = b"/health"
 _HEALTHY = b'{"status":"ok"}'  # what the FastAPI route answers
 _TYPE = b"content-type: application/json\r\ncontent-length: "
 _NOT_INLINE = frozenset({b"transfer-encoding", b"expect"})  # streamed bodies, 100-continue
+_HEAD, _BODY = "head", "body"  # what a request waits for, between its first and last byte
+# Open connections by client address, per server (tests run several in one process).
+_CLIENTS: WeakKeyDictionary[ServerState, Counter[str]] = WeakKeyDictionary()
 
 
 class _Event:
@@ -153,6 +174,13 @@ class InlineHttpProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self._routes: _Routes | None = None
         app = _find_app(self.app)
+        api: ApiSettings = ApiSettings() if app is None else app.state.api_settings
+        self._timeouts = {_HEAD: api.header_timeout, _BODY: api.body_timeout}
+        self._max_per_client = api.max_connections_per_client
+        self._clients = _CLIENTS.setdefault(server_state, Counter())
+        self._counted: str | None = None  # the client address this connection counts for
+        self._waiting: str | None = None  # _HEAD or _BODY while a request is incomplete
+        self._read_timer: asyncio.TimerHandle | None = None
         # The lookup exists once the lifespan ran; without it, or with per-request work
         # configured in uvicorn, every request takes the ASGI path.
         if (
@@ -167,13 +195,96 @@ class InlineHttpProtocol(HttpToolsProtocol):
         self._route: _Route | None = None
         self._head_cache: tuple[object, bytes] = (None, b"")
 
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        host = self.client[0] if self.client else None
+        if host is not None:
+            if self._clients[host] >= self._max_per_client:
+                detail = f"too many connections from {host} (limit {self._max_per_client})"
+                self._refuse(503, detail, "too_many_connections")
+                return
+            self._clients[host] += 1
+            self._counted = host
+        # Until its first byte, a connection is as idle as one between requests.
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_read_timer()
+        self._release()
+        super().connection_lost(exc)
+
+    def handle_websocket_upgrade(self) -> None:
+        self._waiting = None
+        self._cancel_read_timer()
+        self._release()  # the connection is the WebSocket protocol's from here
+        super().handle_websocket_upgrade()
+
+    def _release(self) -> None:
+        host, self._counted = self._counted, None
+        if host is not None:
+            left = self._clients[host] - 1
+            if left > 0:
+                self._clients[host] = left
+            else:
+                del self._clients[host]
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # Timers only for requests that span reads: one read, one whole request, no timer.
+        if self._waiting is not None and self._read_timer is None:
+            self._arm_read_timer()
+
+    def _arm_read_timer(self) -> None:
+        assert self._waiting is not None
+        timeout = self._timeouts[self._waiting]
+        self._read_timer = self.loop.call_later(timeout, self._read_timed_out)
+
+    def _cancel_read_timer(self) -> None:
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None
+
+    def _read_timed_out(self) -> None:
+        self._read_timer = None
+        waiting = self._waiting
+        if waiting is None or self.transport.is_closing():
+            return
+        cycle: Any = self.cycle  # in the body: this request's; in the head: the previous
+        answering = cycle is not None and not cycle.response_complete
+        if waiting == _BODY:
+            answering = answering and getattr(cycle, "response_started", False)
+        if self.flow.read_paused or answering:  # the server is the slow one: start over
+            self._arm_read_timer()
+        elif waiting == _BODY and cycle.response_complete:
+            self.transport.close()  # answered already (before reading the body)
+        else:
+            detail = f"the request {waiting} did not arrive within {self._timeouts[waiting]:g} s"
+            self._refuse(408, detail, "request_timeout")
+
+    def _refuse(self, status: int, detail: str, code: str) -> None:
+        """Answer ``{"detail", "code"}`` and close the connection."""
+        payload = orjson.dumps({"detail": detail, "code": code})
+        self.transport.write(
+            b"%s%s%s%d\r\nconnection: close\r\n\r\n%s"
+            % (STATUS_LINE[status], self._head(), _TYPE, len(payload), payload)
+        )
+        self.transport.close()
+
     def on_message_begin(self) -> None:
         # An inline answer can complete inside ``feed_data`` (a request refused before any
         # I/O) and arm the keep-alive timer while a pipelined request is still to be parsed.
         self._unset_keepalive_if_required()
+        self._waiting = _HEAD
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
+        self._waiting = _BODY
+        self._cancel_read_timer()  # the body's clock starts when the head ends
+        self._on_headers_complete()
+
+    def _on_headers_complete(self) -> None:
         routes = self._routes
         route = None if routes is None else routes.table.get((self.parser.get_method(), self.url))
         if (
@@ -197,6 +308,8 @@ class InlineHttpProtocol(HttpToolsProtocol):
             self._body += body
 
     def on_message_complete(self) -> None:
+        self._waiting = None
+        self._cancel_read_timer()
         body = self._body
         if body is None:
             super().on_message_complete()
@@ -211,6 +324,17 @@ class InlineHttpProtocol(HttpToolsProtocol):
             self._respond(cycle, route, started, status, payload)
 
         route.handler(bytes(body), done)
+
+    def send_400_response(self, msg: str) -> None:
+        """A request the parser refuses (a request line past httptools' limits, a malformed
+        head) gets the API's error shape, not uvicorn's plain text; the connection closes,
+        as uvicorn closes it."""
+        body = b'{"detail":"invalid HTTP request","code":"invalid_http_request"}'
+        self.transport.write(
+            b"%s%s%s%d\r\nconnection: close\r\n\r\n%s"
+            % (STATUS_LINE[400], self._head(), _TYPE, len(body), body)
+        )
+        self.transport.close()
 
     def _head(self) -> bytes:
         """uvicorn's default headers (``date``, ``server``), joined once per change (the

@@ -32,8 +32,8 @@ class GetOnlineFeaturesRequest(BaseModel):
     entities: dict[str, list[Any]] = Field(
         description="One list of values per join key, all the same length."
     )
-    features: list[str] = Field(
-        default_factory=list, description="'view:feature' references; or give feature_service."
+    features: list[str] | None = Field(
+        None, description="'view:feature' references; or give feature_service."
     )
     feature_service: str | None = None
     full_feature_names: bool = Field(False, description="Name features 'view__feature'.")
@@ -95,5 +95,9 @@ class ReadyResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
+    """Every error the API answers: exactly these two fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
     detail: str
     code: str

@@ -7,8 +7,12 @@ FEATURESTORE_MAX_BODY_BYTES        largest request body (default 1048576)
 FEATURESTORE_MAX_ENTITIES          most entities per lookup (default 1000)
 FEATURESTORE_MAX_FEATURES          most feature refs per lookup (default 1000)
 FEATURESTORE_REDIS_TIMEOUT         seconds before a Redis call fails with 503 (default 1.0)
+FEATURESTORE_WRITE_THREADS         threads for /push and /write-to-online-store (default 8)
 FEATURESTORE_REGISTRY_REFRESH      seconds between background registry refreshes (default 5)
 FEATURESTORE_API_WORKERS           worker processes of ``featurestore serve`` (default 1)
+FEATURESTORE_HEADER_TIMEOUT        seconds to receive a request's head, then 408 (default 10)
+FEATURESTORE_BODY_TIMEOUT          seconds to receive a request's body, then 408 (default 10)
+FEATURESTORE_MAX_CONNECTIONS_PER_CLIENT  open connections per client IP and worker (default 256)
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TypeVar
 
 from api.keys import parse_api_keys
 from featurestore.errors import ConfigError
+from featurestore.settings import redis_timeout_from_env
 
 T = TypeVar("T", int, float)
 
@@ -49,8 +54,12 @@ class ApiSettings:
     max_entities: int = 1000
     max_features: int = 1000
     redis_timeout: float = 1.0
+    write_threads: int = 8
     registry_refresh_seconds: float = 5.0
     workers: int = 1
+    header_timeout: float = 10.0
+    body_timeout: float = 10.0
+    max_connections_per_client: int = 256
 
     def __post_init__(self) -> None:
         parse_api_keys(self.api_keys)  # a malformed entry stops the start-up, by position
@@ -61,8 +70,10 @@ class ApiSettings:
             f"ApiSettings(api_keys={keys}, cors_origins={self.cors_origins}, "
             f"max_body_bytes={self.max_body_bytes}, max_entities={self.max_entities}, "
             f"max_features={self.max_features}, "
-            f"redis_timeout={self.redis_timeout}, "
-            f"registry_refresh_seconds={self.registry_refresh_seconds}, workers={self.workers})"
+            f"redis_timeout={self.redis_timeout}, write_threads={self.write_threads}, "
+            f"registry_refresh_seconds={self.registry_refresh_seconds}, workers={self.workers}, "
+            f"header_timeout={self.header_timeout}, body_timeout={self.body_timeout}, "
+            f"max_connections_per_client={self.max_connections_per_client})"
         )
 
     @classmethod
@@ -74,7 +85,13 @@ class ApiSettings:
             max_body_bytes=_number(env, "FEATURESTORE_MAX_BODY_BYTES", 1_048_576, int),
             max_entities=_number(env, "FEATURESTORE_MAX_ENTITIES", 1000, int),
             max_features=_number(env, "FEATURESTORE_MAX_FEATURES", 1000, int),
-            redis_timeout=_number(env, "FEATURESTORE_REDIS_TIMEOUT", 1.0, float),
+            redis_timeout=redis_timeout_from_env(env),
+            write_threads=_number(env, "FEATURESTORE_WRITE_THREADS", 8, int),
             registry_refresh_seconds=_number(env, "FEATURESTORE_REGISTRY_REFRESH", 5.0, float),
             workers=_number(env, "FEATURESTORE_API_WORKERS", 1, int),
+            header_timeout=_number(env, "FEATURESTORE_HEADER_TIMEOUT", 10.0, float),
+            body_timeout=_number(env, "FEATURESTORE_BODY_TIMEOUT", 10.0, float),
+            max_connections_per_client=_number(
+                env, "FEATURESTORE_MAX_CONNECTIONS_PER_CLIENT", 256, int
+            ),
         )

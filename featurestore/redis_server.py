@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from featurestore.errors import ForeignRedisError, RedisServerError
+from featurestore.redis_client import redis_client
 from featurestore.settings import RedisAddress
 
 
@@ -51,21 +50,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _client(address: RedisAddress, timeout: float) -> redis.Redis:
-    """A client that tries once: redis-py 7 retries with backoff by default, which turns
-    every check of a stopped server into seconds of waiting."""
-    return redis.Redis(
-        host=address.host,
-        port=address.port,
-        password=address.password,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),
-    )
-
-
 def ping(address: RedisAddress, timeout: float = 0.5) -> bool:
-    client = _client(address, timeout)
+    client = redis_client(address, timeout)
     try:
         return bool(client.ping())
     except (redis.ConnectionError, redis.TimeoutError, OSError):
@@ -108,11 +94,13 @@ class LocalRedis:
     (CONFIG ``dir``). Both are needed: the pid alone may have been reused by another
     program after our server died, and the port alone may be another project's server.
     A pid file that fails the check is stale: ``start`` and ``stop`` remove it. Only
-    INFO, CONFIG GET and DBSIZE are ever sent to a server that is not ours.
+    INFO, CONFIG GET and DBSIZE are ever sent to a server that is not ours. Each of those
+    waits at most ``timeout`` seconds for its answer.
     """
 
     workdir: Path
     port: int
+    timeout: float = 2.0
     binary: Path | None = None  # the redis-server to run; None: ``find_redis_server()``
 
     @property
@@ -203,7 +191,7 @@ class LocalRedis:
         """Who answers on the port, asked with read-only commands only."""
         if not _listening(self.address):
             return _NOTHING
-        client = _client(self.address, 2.0)
+        client = redis_client(self.address, self.timeout)
         try:
             info: dict[str, Any] = client.info("server")  # type: ignore[assignment]
             # Either may be refused (CONFIG renamed away, DBSIZE while loading a snapshot).
@@ -213,6 +201,11 @@ class LocalRedis:
                 dirs = client.config_get("dir")  # type: ignore[assignment]
             with contextlib.suppress(redis.ResponseError, redis.BusyLoadingError):
                 keys = int(client.dbsize())  # type: ignore[arg-type]
+        except redis.TimeoutError:  # e.g. a stopped (SIGSTOP) or wedged server
+            raise RedisServerError(
+                f"the server on 127.0.0.1:{self.port} accepts connections but did not answer "
+                f"within {self.timeout:g} s (FEATURESTORE_REDIS_TIMEOUT): stopped or overloaded?"
+            ) from None
         except redis.RedisError:  # not Redis, or one that wants a password: not ours
             return RedisStatus(
                 running=True, owned=False, pid=None, dir=None, version=None, keys=None
@@ -249,7 +242,7 @@ class LocalRedis:
                 raise ForeignRedisError(self.port, state.pid, state.dir, "stop")
             return False
         assert state.pid is not None  # owned implies a pid
-        client = _client(self.address, timeout)
+        client = redis_client(self.address, timeout)
         try:
             client.shutdown()
             stopped = self._wait_gone(timeout / 2)

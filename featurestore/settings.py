@@ -2,7 +2,8 @@
 
 The project file names it (``online_store: redis_url:``); ``FEATURESTORE_REDIS_URL``
 wins over it. The default, ``redis://127.0.0.1:6399/0``, is the local Redis that
-``featurestore redis start`` runs.
+``featurestore redis start`` runs. ``FEATURESTORE_REDIS_TIMEOUT`` (seconds, default 1.0)
+bounds every Redis call of every path: lookups, writes, materialization, the CLI's.
 
     redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]
     rediss://[[USER]:PASSWORD@]HOST[:PORT][/DB][?ssl_ca_certs=CA.pem]
@@ -29,6 +30,7 @@ from urllib.parse import parse_qsl, unquote, urlparse
 from featurestore.errors import ConfigError
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6399/0"
+DEFAULT_REDIS_TIMEOUT = 1.0
 
 
 TLS_OPTIONS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
@@ -159,3 +161,18 @@ def _safe_url(url: str) -> str:
 def redis_url_from_env(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     return env.get("FEATURESTORE_REDIS_URL") or DEFAULT_REDIS_URL
+
+
+def redis_timeout_from_env(environ: Mapping[str, str] | None = None) -> float:
+    """``FEATURESTORE_REDIS_TIMEOUT``: the seconds any Redis call may wait (connect or reply)."""
+    env = os.environ if environ is None else environ
+    raw = env.get("FEATURESTORE_REDIS_TIMEOUT") or ""
+    if not raw:
+        return DEFAULT_REDIS_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"FEATURESTORE_REDIS_TIMEOUT must be a positive number, got {raw!r}")
+    return value

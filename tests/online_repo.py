@@ -150,7 +150,9 @@ def online_repo(tmp_path_factory: pytest.TempPathFactory, redis_server: LocalRed
 class ServerThread:
     """Our app under uvicorn with our HTTP protocol, in a thread, on a free port."""
 
-    def __init__(self, settings: Project, api: ApiSettings | None = None) -> None:
+    def __init__(
+        self, settings: Project, api: ApiSettings | None = None, keep_alive: float = 5
+    ) -> None:
         self.port = free_port()
         app = create_app(settings, api or ApiSettings(registry_refresh_seconds=0))
         config = uvicorn.Config(
@@ -161,6 +163,7 @@ class ServerThread:
             loop="uvloop",
             http=InlineHttpProtocol,  # what `featurestore serve` runs
             access_log=False,
+            timeout_keep_alive=keep_alive,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -10,6 +10,14 @@ from api.deps import AppMetrics
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+_TEXT = {
+    "description": "Prometheus' text format",
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
+
+
+@router.get(
+    "/metrics", summary="Prometheus metrics", response_class=Response, responses={200: _TEXT}
+)
 async def metrics(app_metrics: AppMetrics) -> Response:
     return Response(generate_latest(app_metrics.registry), media_type=CONTENT_TYPE_LATEST)

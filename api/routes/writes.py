@@ -1,7 +1,8 @@
 """Feast's write endpoints: ``/push`` and ``/write-to-online-store`` (done by Feast).
 
 The body is read with the API's size limit (``FEATURESTORE_MAX_BODY_BYTES``, 413 past it)
-before it is parsed, then checked against Feast's request model.
+before it is parsed, then checked against Feast's request model. Feast's blocking write
+runs in the writes' own threads (``api.write_pool``), never in the shared thread pool.
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from api.body import read_json
-from api.deps import Limits, Lookup
+from api.deps import Limits, Lookup, Writes
 from api.schemas import ErrorResponse, PushRequest, WriteToOnlineStoreRequest, request_body
 from featurestore.errors import InvalidRequestError
 from featurestore.online.writes import push, write_to_online_store
@@ -34,7 +34,7 @@ M = TypeVar("M", bound=BaseModel)
 async def _body(request: Request, limits: Limits, model: type[M]) -> M:
     document = await read_json(request, limits.max_body_bytes)
     try:
-        return model.model_validate(document)
+        return model.model_validate(document, strict=True)  # "true" is not a boolean
     except ValidationError as exc:
         problems = [
             f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}"
@@ -49,10 +49,12 @@ async def _body(request: Request, limits: Limits, model: type[M]) -> M:
     openapi_extra=request_body(PushRequest),
     summary="Push rows through a push source",
 )
-async def push_rows(request: Request, lookup: Lookup, limits: Limits) -> dict[str, int]:
+async def push_rows(
+    request: Request, lookup: Lookup, limits: Limits, writes: Writes
+) -> dict[str, int]:
     body = await _body(request, limits, PushRequest)
     store = lookup.registry.store
-    rows = await run_in_threadpool(push, store, body.push_source_name, body.df, body.to)
+    rows = await writes.run(push, store, body.push_source_name, body.df, body.to)
     return {"rows": rows}
 
 
@@ -62,8 +64,10 @@ async def push_rows(request: Request, lookup: Lookup, limits: Limits) -> dict[st
     openapi_extra=request_body(WriteToOnlineStoreRequest),
     summary="Write rows of one feature view",
 )
-async def write_rows(request: Request, lookup: Lookup, limits: Limits) -> dict[str, int]:
+async def write_rows(
+    request: Request, lookup: Lookup, limits: Limits, writes: Writes
+) -> dict[str, int]:
     body = await _body(request, limits, WriteToOnlineStoreRequest)
     store = lookup.registry.store
-    rows = await run_in_threadpool(write_to_online_store, store, body.feature_view_name, body.df)
+    rows = await writes.run(write_to_online_store, store, body.feature_view_name, body.df)
     return {"rows": rows}

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 
-import duckdb
 from feast import FeatureStore, FeatureView
 
-from featurestore import sql
 from featurestore.catalog.model import (
     EntityInfo,
     FeatureInfo,
@@ -20,8 +16,15 @@ from featurestore.catalog.model import (
     ViewInfo,
 )
 from featurestore.catalog.search import SearchHit, search
-from featurestore.errors import UnknownFeatureError, UnknownFeatureServiceError
+from featurestore.catalog.stats import UNKNOWN, TableStats, read_stats
+from featurestore.errors import (
+    UnknownFeatureError,
+    UnknownFeatureServiceError,
+    UnknownObjectError,
+)
 from featurestore.project import Project
+
+TableStatsFn = Callable[[str, str], TableStats]  # (table path, timestamp field) -> stats
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class Catalog:
 
     def view(self, name: str) -> ViewInfo:
         if name not in self.views:
-            raise UnknownFeatureError([f"{name}:*"], known_views=sorted(self.views))
+            raise UnknownObjectError("feature view", name)
         return self.views[name]
 
     def search(
@@ -67,32 +70,27 @@ class Catalog:
         }
 
 
-def _freshness(view: FeatureView, table: str, timestamp_field: str) -> Freshness:
+def _freshness(
+    view: FeatureView, table: str, timestamp_field: str, table_stats: TableStatsFn
+) -> Freshness:
     intervals = [end for _, end in view.materialization_intervals]
     materialized = max(intervals) if intervals else None
-    if not table or not (Path(table).exists() or any(c in table for c in "*?[")):
-        return Freshness(latest_event=None, rows=None, materialized_until=materialized)
-    con = sql.connect()
-    try:
-        row = con.execute(
-            f"SELECT max({sql.ident(timestamp_field)}), count(*) FROM {sql.parquet_scan(table)}"
-        ).fetchone()
-    except duckdb.Error:
-        row = None
-    finally:
-        con.close()
-    latest: datetime | None = row[0] if row else None
-    rows = int(row[1]) if row else None
-    return Freshness(latest_event=latest, rows=rows, materialized_until=materialized)
+    stats = table_stats(table, timestamp_field) if table else UNKNOWN
+    return Freshness(
+        latest_event=stats.latest_event, rows=stats.rows, materialized_until=materialized
+    )
 
 
 def build_catalog(
     store: FeatureStore,
     jobs: Mapping[str, JobInfo] | None = None,
     project: Project | None = None,
+    table_stats: TableStatsFn = read_stats,
 ) -> Catalog:
     """Read the registry (cached) and each view's table; ``jobs`` maps job name to job.
-    With ``project``, table paths are shown relative to its folder."""
+    With ``project``, table paths are shown relative to its folder. ``table_stats`` gives
+    a table's statistics (by default it scans the table: ``catalog.cache`` scans once per
+    table version)."""
     jobs = jobs or {}
     shown = project.relative if project is not None else str
     registry, name = store.registry, store.project
@@ -134,7 +132,7 @@ def build_catalog(
         timestamp_field = source.timestamp_field if source else ""
         job_name = view.tags.get("job")
         job = jobs.get(job_name) if job_name else None
-        freshness = _freshness(view, table, timestamp_field)
+        freshness = _freshness(view, table, timestamp_field, table_stats)
         keys = [join_key_of.get(e, e) for e in view.entities]
         view_users = sorted(
             {s for f in view.features for s in used_by.get(f"{view.name}:{f.name}", [])}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from featurestore.catalog.model import JobInfo
 from featurestore.job_graph import upstream_of
 from featurestore.job_spec import discover_jobs
@@ -22,3 +24,15 @@ def load_jobs(project: Project) -> dict[str, JobInfo]:
         )
         for name, job in jobs.items()
     }
+
+
+def jobs_version(project: Project) -> tuple[tuple[str, int, int, int], ...]:
+    """What identifies the jobs folder's contents: each job file's name, inode, size and
+    modification time (any edit, addition or removal changes it)."""
+    if not project.jobs_dir.is_dir():
+        return ()
+    found = []
+    for path in sorted(project.jobs_dir.glob("*.sql")):
+        st = os.stat(path)
+        found.append((path.name, st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(found)

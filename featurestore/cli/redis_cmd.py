@@ -9,7 +9,7 @@ from rich.console import Console
 
 from featurestore.errors import ConfigError
 from featurestore.project import Project
-from featurestore.settings import parse_redis_url
+from featurestore.settings import parse_redis_url, redis_timeout_from_env
 
 if TYPE_CHECKING:
     from featurestore.redis_server import LocalRedis
@@ -27,7 +27,9 @@ def local_redis(settings: Project) -> LocalRedis:
             f"FEATURESTORE_REDIS_URL points at {address.host}:{address.port}, not at this "
             "machine; the local Redis commands only manage a redis-server on 127.0.0.1"
         )
-    return LocalRedis(workdir=settings.layout.redis, port=address.port)
+    return LocalRedis(
+        workdir=settings.layout.redis, port=address.port, timeout=redis_timeout_from_env()
+    )
 
 
 @app.command()

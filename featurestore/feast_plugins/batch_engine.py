@@ -10,6 +10,10 @@ Feast calls ``materialize`` once per feature view and records the materialized i
 (what ``materialize-incremental`` starts from) only when the returned job succeeded, so
 a failed write never advances it.
 
+It writes through a client of its own (``feast_redis_client``: every call bounded by the
+online store's ``redis_timeout``, else ``FEATURESTORE_REDIS_TIMEOUT``), whatever client
+Feast's online store would build, so a frozen Redis fails the run instead of hanging it.
+
 Views it cannot write itself (a non-file source, a transformation, aggregations,
 versioned online names) and online stores other than a single Redis go to Feast's
 ``local`` engine unchanged.
@@ -36,6 +40,7 @@ from feast.repo_config import FeastConfigBaseModel
 from pydantic import Field, StrictBool, StrictStr
 
 from featurestore.errors import UnsupportedViewError
+from featurestore.feast_plugins.redis_online_store import feast_redis_client
 from featurestore.materialize import DuckDBOptions, MaterializeOptions, ViewPlan, materialize_view
 from featurestore.materialize.engine import DEFAULT_BATCH_SIZE
 
@@ -103,17 +108,16 @@ class RedisBatchEngine(ComputeEngine):
             return None
         if not isinstance(online, RedisOnlineStoreConfig) or online.redis_type != RedisType.redis:
             return None
-        client = self.online_store._get_client(online)
-        return client if isinstance(client, redis.Redis) else None
+        return feast_redis_client(online)
 
     def _materialize_one(
         self, registry: BaseRegistry, task: MaterializationTask, **kwargs: Any
     ) -> MaterializationJob:
         view = task.feature_view
         job_id = f"{view.name}-{task.start_time}-{task.end_time}"
-        client = self._redis_client()
         versioned = self.repo_config.registry.enable_online_feature_view_versioning
-        if client is None or versioned or not isinstance(view, FeatureView):
+        client = None if versioned or not isinstance(view, FeatureView) else self._redis_client()
+        if client is None or not isinstance(view, FeatureView):
             return self._local()._materialize_one(registry, task, **kwargs)
         try:
             entities = [registry.get_entity(name, task.project) for name in view.entities]
@@ -126,4 +130,6 @@ class RedisBatchEngine(ComputeEngine):
             materialize_view(plan, client, task.start_time, task.end_time, self.options())
         except Exception as exc:
             return LocalMaterializationJob(job_id, MaterializationJobStatus.ERROR, error=exc)
+        finally:
+            client.close()
         return LocalMaterializationJob(job_id, MaterializationJobStatus.SUCCEEDED)

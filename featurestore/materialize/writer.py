@@ -12,6 +12,11 @@ Redis); at most one batch is in flight, so memory stays bounded. The HSETs of a 
 built before its event times come back and then filtered, so Redis is idle only for a
 filter between the HMGET's answer and the batch's HSETs.
 
+Every wait on Redis (connecting, sending, each reply) is bounded by the client's socket
+timeout (``FEATURESTORE_REDIS_TIMEOUT``), a batch's send included: its timeout bounds each
+stall, not the whole batch, which may take longer to cross a slow network. A frozen or
+unreachable Redis fails the run with ``OnlineStoreUnavailableError``.
+
 Every HSET is atomic in Redis, and a re-run writes exactly the rows that are still
 missing or older, so an interrupted run followed by a complete one leaves the same data
 as one clean run.
@@ -20,8 +25,9 @@ as one clean run.
 from __future__ import annotations
 
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import hiredis
@@ -31,7 +37,7 @@ import pyarrow as pa
 import redis
 from redis.connection import Connection
 
-from featurestore.errors import OnlineWriteError
+from featurestore.errors import OnlineStoreUnavailableError, OnlineWriteError
 from featurestore.materialize.resp import Part, buffer_of, bulk_column, join_rows
 from featurestore.materialize.timestamps import stored_nanos
 from featurestore.resp_wire import bulk, header
@@ -66,7 +72,8 @@ class RedisWriter:
         self._sending: Future[None] | None = None
 
     def __enter__(self) -> RedisWriter:
-        self._conn = self._client.connection_pool.get_connection()
+        with self._unavailable():
+            self._conn = self._client.connection_pool.get_connection()
         self._buffer = b""
         self._pending = 0
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redis-writer")
@@ -93,12 +100,26 @@ class RedisWriter:
             self._sending = None
             self._client.connection_pool.release(conn)
 
+    @contextmanager
+    def _unavailable(self) -> Iterator[None]:
+        """Socket and connection errors, timeouts first of all, as the run's one error."""
+        try:
+            yield
+        except (OSError, redis.ConnectionError, redis.TimeoutError) as exc:
+            timeout = self._client.get_connection_kwargs().get("socket_timeout")
+            if timeout and isinstance(exc, TimeoutError | redis.TimeoutError):
+                reason = f"no answer within {timeout:g} s (FEATURESTORE_REDIS_TIMEOUT)"
+            else:
+                reason = str(exc) or type(exc).__name__
+            raise OnlineStoreUnavailableError(reason) from exc
+
     def _socket(self) -> socket.socket:
         conn = self._conn
         if conn is None:
             raise RuntimeError("RedisWriter is used outside its with block")
         if conn._sock is None:  # redis-py connects (AUTH, SELECT, TLS) lazily
-            conn.connect()
+            with self._unavailable():
+                conn.connect()
         assert conn._sock is not None
         return conn._sock
 
@@ -108,18 +129,20 @@ class RedisWriter:
         if self._sender is None:
             raise RuntimeError("RedisWriter is used outside its with block")
         # The memoryview keeps the Arrow buffer alive until it is sent.
-        self._sending = self._sender.submit(self._socket().sendall, buffer_of(commands))
+        self._sending = self._sender.submit(_send_all, self._socket(), buffer_of(commands))
 
     def _wait_sent(self) -> None:
         sending, self._sending = self._sending, None
         if sending is not None:
-            sending.result()  # a send's error is raised here, in the caller's thread
+            with self._unavailable():
+                sending.result()  # a send's error is raised here, in the caller's thread
 
     def _receive(self) -> bytes:
         if self._buffer:
             chunk, self._buffer = self._buffer, b""
             return chunk
-        chunk = self._socket().recv(1 << 20)
+        with self._unavailable():
+            chunk = self._socket().recv(1 << 20)
         if not chunk:
             raise OnlineWriteError("Redis closed the connection in the middle of a batch")
         return chunk
@@ -233,6 +256,13 @@ class RedisWriter:
             parts += [header(3) + bulk(b"EXPIRE"), packed_key, bulk(ttl)]
             parts += [header(1) + bulk(b"EXEC")]
         return join_rows(parts)
+
+
+def _send_all(sock: socket.socket, data: memoryview) -> None:
+    """``sock.sendall(data)``, but the socket's timeout bounds each wait for Redis to read,
+    not the whole batch (``sendall``'s timeout is a total since Python 3.5)."""
+    while data:
+        data = data[sock.send(data) :]
 
 
 _NO_TIMESTAMP = b"*1\r\n$-1\r\n"  # HMGET's reply when the key or field is absent

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from featurestore.errors import OnlineStoreUnavailableError
 from featurestore.online.codec import EPOCH, decode_timestamp, decode_value
@@ -31,6 +29,7 @@ from featurestore.online.plan import MAX_FEATURES, Plan, make_plan, validate_ent
 from featurestore.online.registry import RegistryCache
 from featurestore.online.resp import Replies, RespClient, RespError, pack_command
 from featurestore.project import Project
+from featurestore.redis_client import redis_client
 from featurestore.settings import parse_redis_url
 from featurestore.store import open_store
 
@@ -128,17 +127,6 @@ def assemble(
     return {"metadata": {"feature_names": names}, "results": results}
 
 
-def _client_kwargs(settings: Project, timeout: float) -> dict[str, Any]:
-    address = parse_redis_url(settings.redis_url)
-    return {
-        **address.redis_kwargs(),
-        "socket_timeout": timeout,
-        "socket_connect_timeout": timeout,
-        "retry": Retry(NoBackoff(), 1),  # one quiet retry: a pooled connection may be stale
-        "decode_responses": False,
-    }
-
-
 def _unavailable(cause: Exception) -> OnlineStoreUnavailableError:
     """The error a lookup reports for a failed or timed-out Redis call (``cause``)."""
     error = OnlineStoreUnavailableError(str(cause) or type(cause).__name__)
@@ -155,8 +143,8 @@ class OnlineLookup:
 
     @classmethod
     def open(cls, settings: Project, timeout: float = 2.0) -> OnlineLookup:
-        registry = RegistryCache(open_store(settings))
-        return cls(registry, redis.Redis(**_client_kwargs(settings, timeout)))
+        registry = RegistryCache(open_store(settings, redis_timeout=timeout))
+        return cls(registry, redis_client(parse_redis_url(settings.redis_url), timeout))
 
     def get_online_features(
         self,
@@ -202,7 +190,7 @@ class AsyncOnlineLookup:
         max_entities: int | None = None,
         max_features: int | None = MAX_FEATURES,
     ) -> AsyncOnlineLookup:
-        registry = RegistryCache(open_store(settings))
+        registry = RegistryCache(open_store(settings, redis_timeout=timeout))
         client = RespClient(parse_redis_url(settings.redis_url), timeout)
         return cls(registry, client, max_entities, max_features)
 

@@ -31,7 +31,7 @@ from featurestore.online.registry import RegistrySnapshot, ViewInfo
 from featurestore.online.resp import hmget_fields
 from featurestore.redis_layout import KeyEncoder
 
-__all__ = ["Column", "KeyGroup", "Plan", "make_plan", "validate_entities"]
+__all__ = ["Column", "KeyGroup", "Plan", "coerce_entity", "make_plan", "validate_entities"]
 
 MAX_FEATURES = 1000  # feature refs per request (FEATURESTORE_MAX_FEATURES in the API)
 _MAX_CACHED_PLANS = 1024
@@ -239,13 +239,15 @@ def validate_entities(
     if max_entities is not None and count > max_entities:
         raise TooManyEntitiesError(count, max_entities)
     for key, value_type in join_keys.items():
-        columns[key] = [_coerce(key, value_type, value) for value in columns[key]]
+        columns[key] = [coerce_entity(key, value_type, value) for value in columns[key]]
     return columns, count
 
 
-def _coerce(key: str, value_type: ValueType, value: Any) -> Any:
-    """The value as its join key's type. Integer keys also take decimal strings ("42"),
-    as Feast does (its CLI sends every entity value as a string); "abc" is an error."""
+def coerce_entity(key: str, value_type: ValueType, value: Any) -> Any:
+    """The value as its join key's type, for lookups and writes alike. Integer keys also
+    take decimal strings ("42"), as Feast does (its CLI sends every entity value as a
+    string); "abc", 1.5, true, null and integers outside the type's range are errors
+    (orjson reads integers past 64 bits as floats, so 2**64 is refused as a float)."""
     if value_type == ValueType.STRING:
         if isinstance(value, str):
             return value

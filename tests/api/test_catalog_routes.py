@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,9 +14,13 @@ from fastapi.testclient import TestClient
 from api import create_app
 from api.settings import ApiSettings
 from featurestore.apply import apply
+from featurestore.catalog import load_catalog
 from featurestore.project import Project
+from featurestore.store import open_store
 from ingestion import run_jobs
+from ingestion.storage import current_version
 from tests.conftest import copy_project
+from tests.flights_sample import applied_sample_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -64,9 +70,10 @@ def test_search(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("path", "status", "code"),
     [
-        ("/catalog/features/weather_hourly:nope", 422, "unknown_feature"),
+        ("/catalog/features/weather_hourly:nope", 404, "not_found"),
         ("/catalog/feature-services/nope", 404, "unknown_feature_service"),
-        ("/catalog/feature-views/nope", 422, "unknown_feature"),
+        ("/catalog/feature-views/nope", 404, "not_found"),
+        ("/catalog/feature-views/0", 404, "not_found"),
     ],
 )
 def test_unknown_names_are_4xx(client: TestClient, path: str, status: int, code: str) -> None:
@@ -96,3 +103,34 @@ def test_an_apply_shows_up_without_a_restart(tmp_path: Path, clean_redis_url: st
         assert set(statuses) <= {200}
         used_by = test_client.get("/catalog/features/plane_daily:seats").json()["used_by"]
         assert used_by == ["departure_delay_model", "fleet_model"]
+
+
+def test_a_table_is_scanned_once_per_version(tmp_path: Path, clean_redis_url: str) -> None:
+    project = applied_sample_project(tmp_path / "flights", clean_redis_url)
+    with TestClient(create_app(project, ApiSettings())) as test_client:
+        rows = lambda: {  # noqa: E731
+            v["name"]: v["freshness"]["rows"]
+            for v in test_client.get("/catalog/feature-views").json()
+        }
+        before = rows()
+        assert before["carrier_daily"] > 0
+        # Against the storage contract, drop a day from the current version in place: a
+        # scan would now count fewer rows; an unchanged version is never scanned again.
+        version = current_version(project.data_dir, "carrier_daily")
+        assert version is not None
+        shutil.rmtree(version / "partition_date=20130105")
+        assert rows() == before
+        assert (
+            test_client.get("/catalog/features/carrier_daily:flights_7d").json()["freshness"][
+                "rows"
+            ]
+            == before["carrier_daily"]
+        )
+
+        # A run commits a new version (the dropped day written again): it shows up.
+        start, end = datetime(2013, 1, 1, tzinfo=UTC), datetime(2013, 2, 1, tzinfo=UTC)
+        run_jobs(project, ["carrier_daily"], start=start, end=end)
+        after = rows()
+        assert after["carrier_daily"] > before["carrier_daily"]
+        uncached = load_catalog(open_store(project), project)
+        assert after == {name: v.freshness.rows for name, v in uncached.views.items()}

@@ -1,12 +1,12 @@
 """Redis going away and coming back, and ``feast apply`` while serving: no restart needed.
 
-Each test runs its own redis-server (not the session's), so it can stop and restart it.
+Each test runs its own redis-server (``own_redis``, not the session's), so it can stop
+and restart it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,20 +18,12 @@ from feast.types import Float64
 
 from api import create_app
 from api.settings import ApiSettings
-from featurestore.redis_server import LocalRedis, free_port
+from featurestore.redis_server import LocalRedis
 from tests.online_repo import make_repo, user
 
 pytestmark = [pytest.mark.redis]
 
 LOOKUP = {"features": ["item_stats:price"], "entities": {"item_id": ["i1"]}}
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[LocalRedis]:
-    server = LocalRedis(workdir=tmp_path / "redis", port=free_port())
-    server.start(daemonize=False, persist=False)
-    yield server
-    server.stop()
 
 
 def test_redis_down_is_503_then_recovers(tmp_path: Path, own_redis: LocalRedis) -> None:

@@ -248,3 +248,90 @@ def test_health_inline_and_through_asgi_alike(conn: Conn) -> None:
     assert [status for status, _, _ in answers] == [200, 200, 200]
     assert {body for _, _, body in answers} == {b'{"status":"ok"}'}
     assert {headers["content-type"] for _, headers, _ in answers} == {"application/json"}
+
+
+def _error(conn: Conn) -> tuple[int, dict[str, str], dict[str, str]]:
+    status, headers, body = conn.response()
+    return status, headers, orjson.loads(body)
+
+
+def test_slow_heads_and_bodies_are_408_then_closed(repo: OnlineRepo) -> None:
+    """A request whose head or body does not arrive in time is answered 408 and the
+    connection closed; an idle keep-alive connection is not (uvicorn's keep-alive timeout
+    governs it), nor is a request sent in pieces within the time."""
+    api = ApiSettings(registry_refresh_seconds=0, header_timeout=0.6, body_timeout=0.6)
+    with ServerThread(repo.settings, api, keep_alive=3) as server:
+        conn = Conn(server.port)
+        conn.send(post(LOOKUP))
+        assert conn.response()[0] == 200
+        time.sleep(1.0)  # idle past the head timeout, within keep-alive
+        request = post(LOOKUP)
+        conn.send(request[:20])
+        time.sleep(0.3)
+        conn.send(request[20:-10])
+        time.sleep(0.2)
+        conn.send(request[-10:])
+        assert conn.response()[0] == 200
+        conn.send(b"POST /get-online-features HTTP/1.1\r\nHost: t\r\n")  # the head stalls
+        start = time.monotonic()
+        status, headers, body = _error(conn)
+        assert 0.5 < time.monotonic() - start < 2.5
+        assert status == 408 and headers["connection"] == "close"
+        assert body["code"] == "request_timeout" and "head" in body["detail"]
+        assert conn.closed()
+        conn.close()
+        for path in ("/get-online-features", "/push"):  # inline and ASGI alike
+            conn = Conn(server.port)
+            conn.send(post(LOOKUP, path=path)[:-5])  # 5 bytes short of Content-Length
+            start = time.monotonic()
+            status, headers, body = _error(conn)
+            assert 0.5 < time.monotonic() - start < 2.5
+            assert status == 408 and body["code"] == "request_timeout"
+            assert "body" in body["detail"]
+            assert conn.closed()
+            conn.close()
+
+
+def test_a_connection_that_sends_nothing_is_closed_by_keep_alive(repo: OnlineRepo) -> None:
+    api = ApiSettings(registry_refresh_seconds=0)
+    with ServerThread(repo.settings, api, keep_alive=0.5) as server:
+        conn = Conn(server.port)
+        start = time.monotonic()
+        assert conn.closed()  # no answer, just closed
+        assert time.monotonic() - start < 3
+        conn.close()
+
+
+def _health_answers(port: int) -> bool:
+    conn = Conn(port)
+    try:
+        conn.send(get("/health"))
+        return conn.response()[0] == 200
+    except ConnectionError:
+        return False
+    finally:
+        conn.close()
+
+
+def test_connections_per_client_are_capped(repo: OnlineRepo) -> None:
+    api = ApiSettings(registry_refresh_seconds=0, max_connections_per_client=3)
+    with ServerThread(repo.settings, api) as server:
+        conns = [Conn(server.port) for _ in range(3)]
+        for conn in conns:
+            conn.send(get("/health"))
+            assert conn.response()[0] == 200
+        refused = Conn(server.port)
+        status, headers, body = _error(refused)
+        assert status == 503 and headers["connection"] == "close"
+        assert body["code"] == "too_many_connections" and "3" in body["detail"]
+        assert refused.closed()
+        refused.close()
+        conns.pop().close()
+        deadline = time.monotonic() + 5
+        while not _health_answers(server.port):  # the server sees the close a moment later
+            assert time.monotonic() < deadline, "a freed slot was not given to a new connection"
+            time.sleep(0.05)
+        for conn in conns:
+            conn.send(post(LOOKUP))
+            assert conn.response()[0] == 200
+            conn.close()

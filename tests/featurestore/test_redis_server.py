@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +14,11 @@ import redis
 from typer.testing import CliRunner
 
 from featurestore.cli import app
+from featurestore.cli._errors import is_known
 from featurestore.errors import ForeignRedisError, RedisServerError
 from featurestore.redis_server import LocalRedis, free_port, ping
 from tests.conftest import copy_project
+from tests.frozen_redis import frozen
 
 pytestmark = pytest.mark.redis
 
@@ -185,3 +188,24 @@ def test_cli_never_adopts_or_stops_another_projects_server(
     assert isinstance(stopped.exception, ForeignRedisError)
     assert not (tmp_path / "project" / "data" / "redis" / "redis.pid").exists()
     _untouched(foreign)
+
+
+def test_a_frozen_server_is_one_clear_error_within_the_timeout(
+    own_redis: LocalRedis, tmp_path: Path
+) -> None:
+    """A server that accepts connections but answers nothing (SIGSTOP) is neither ours nor
+    foreign: ``redis status`` says it does not answer, after FEATURESTORE_REDIS_TIMEOUT."""
+    repo = copy_project(tmp_path / "project")
+    env = {
+        "FEATURESTORE_REPO_PATH": str(repo),
+        "FEATURESTORE_REDIS_URL": own_redis.url,
+        "FEATURESTORE_REDIS_TIMEOUT": "0.5",
+    }
+    with frozen(own_redis):
+        start = time.monotonic()
+        status = CliRunner().invoke(app, ["redis", "status"], env=env)
+        elapsed = time.monotonic() - start
+    assert isinstance(status.exception, RedisServerError), status.output
+    assert is_known(status.exception)
+    assert "accepts connections but did not answer within 0.5 s" in str(status.exception)
+    assert elapsed < 5

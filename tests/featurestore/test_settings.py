@@ -7,7 +7,7 @@ import pytest
 
 from featurestore.errors import ConfigError
 from featurestore.project import Project
-from featurestore.settings import DEFAULT_REDIS_URL, parse_redis_url
+from featurestore.settings import DEFAULT_REDIS_URL, parse_redis_url, redis_timeout_from_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +48,14 @@ def test_a_bad_redis_url_never_shows_its_password() -> None:
             parse_redis_url(url)
         assert "s3cretpw" not in str(error.value)
         assert "***" in str(error.value)
+
+
+def test_redis_timeout_from_env() -> None:
+    assert redis_timeout_from_env({}) == 1.0
+    assert redis_timeout_from_env({"FEATURESTORE_REDIS_TIMEOUT": "0.25"}) == 0.25
+    for bad in ("0", "-1", "soon", "nan", "inf"):
+        with pytest.raises(ConfigError, match="FEATURESTORE_REDIS_TIMEOUT must be a positive"):
+            redis_timeout_from_env({"FEATURESTORE_REDIS_TIMEOUT": bad})
 
 
 def test_redis_url_user_password_and_tls_files() -> None:

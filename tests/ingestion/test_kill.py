@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -17,8 +18,9 @@ from ingestion import feature_table_path, run_jobs, runs
 from ingestion.storage import versions_dir
 from tests.flights_sample import make_sample_project
 from tests.ingestion.conftest import snapshot, write_job
+from tests.reliability import Figures, scaled
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.reliability]
 
 HEADER = "entities: id\ntimestamp: ts\nstart: 2013-01-01\n"
 HEADER += "column: id BIGINT\ncolumn: ts TIMESTAMPTZ\ncolumn: v BIGINT min 0"
@@ -93,16 +95,40 @@ def test_kill_mid_write_keeps_old_partitions_and_rerun_is_identical(
     assert _staged_files(project) == 0
 
 
-@pytest.mark.parametrize("delay", [0.5, 2.0, 4.0])
 def test_kill_at_any_moment_leaves_old_or_new(
     project: Project,
     jobs_dir: Path,
     old_and_new: tuple[dict, dict],  # type: ignore[type-arg]
-    delay: float,
+    figures: Figures,
 ) -> None:
+    """Trials at random moments, each run writing the other version of the table: after
+    every kill the table is exactly one of the two."""
     old, new = old_and_new
-    process = _spawn(project)
-    time.sleep(delay)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert snapshot(feature_table_path(project, "big")) in (old, new)
+    versions = {1: old, 2: new}
+    table = feature_table_path(project, "big")
+    chance = random.Random(12)
+    trials = scaled(3, 12)
+    current, outcomes = 1, {"old": 0, "new": 0}
+    for _ in range(trials):
+        target = 3 - current
+        write_job(jobs_dir, "big", HEADER, SQL.format(factor=target))
+        process = _spawn(project)
+        time.sleep(chance.uniform(0.2, 5.0))
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        after = snapshot(table)
+        assert after in (versions[current], versions[target])
+        outcomes["new" if after == versions[target] else "old"] += 1
+        current = target if after == versions[target] else current
+    write_job(jobs_dir, "big", HEADER, SQL.format(factor=2))
+    run_jobs(project, start=parse_time(WINDOW[0]), end=parse_time(WINDOW[1]))
+    assert snapshot(table) == new
+    figures.record(
+        "kill -9",
+        "ingestion job at a random moment",
+        trials=trials,
+        left_old=outcomes["old"],
+        left_new=outcomes["new"],
+        mixed=0,
+        rerun_equals_clean_run=True,
+    )

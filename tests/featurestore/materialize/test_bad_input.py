@@ -13,11 +13,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import redis
 from feast import Entity, FeatureView, Field, FileSource, ValueType
 from feast.types import Float64, Int64
 
-from featurestore.errors import InvalidWindowError, SourceError, UnknownFeatureViewError
+from featurestore.errors import (
+    InvalidWindowError,
+    OnlineStoreUnavailableError,
+    SourceError,
+    UnknownFeatureViewError,
+)
 from featurestore.materialize import run
 from featurestore.materialize.engine import check_window
 from featurestore.project import Project
@@ -108,7 +112,7 @@ def test_unreachable_redis_then_incremental_progress_only_after_success(
     )
     end = recent + timedelta(minutes=30)
     dead = make_store(tmp_path, free_port(), DB, "ours", objects)
-    with pytest.raises(redis.ConnectionError):
+    with pytest.raises(OnlineStoreUnavailableError, match="Connection refused"):
         run.materialize_incremental(dead, end)
     assert dead.get_feature_view("v").most_recent_end_time is None
     # The same registry file (one per engine and db), now with a reachable Redis.

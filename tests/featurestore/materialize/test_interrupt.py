@@ -4,6 +4,7 @@ as one clean run does."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -18,8 +19,9 @@ import redis
 from featurestore.redis_server import LocalRedis
 from tests.conftest import ROOT
 from tests.featurestore.materialize.helpers import dump, flush, make_store
+from tests.reliability import Figures, scaled
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.reliability]
 
 KILLED_DB, CLEAN_DB = 10, 11
 ENTITIES = 100_000
@@ -70,41 +72,61 @@ def _table(path: Path) -> None:
     con.close()
 
 
-def test_killed_run_then_rerun_equals_one_clean_run(
-    redis_server: LocalRedis, tmp_path: Path
-) -> None:
-    _table(tmp_path / "t.parquet")
-    flush(redis_server.port, KILLED_DB, CLEAN_DB)
+def _killed_run(tmp_path: Path, port: int, wait: float) -> int:
+    """Start a materialization into KILLED_DB, SIGKILL it ``wait`` seconds after its
+    first key lands; the number of keys it left."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(tmp_path), str(redis_server.port), str(KILLED_DB)],
+        [sys.executable, "-c", CHILD, str(tmp_path), str(port), str(KILLED_DB)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    client = redis.Redis(port=redis_server.port, db=KILLED_DB)
+    client = redis.Redis(port=port, db=KILLED_DB)
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
         deadline = time.monotonic() + 120
         while int(client.dbsize()) == 0 and time.monotonic() < deadline:  # type: ignore[arg-type]
             time.sleep(0.005)
+        time.sleep(wait)
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
-        partial = int(client.dbsize())  # type: ignore[arg-type]
+        return int(client.dbsize())  # type: ignore[arg-type]
     finally:
         client.close()
         if child.poll() is None:
             child.kill()
-    assert 0 < partial < ENTITIES, "the kill should land in the middle of the run"
 
-    make_store(tmp_path, redis_server.port, KILLED_DB, "ours", objects(tmp_path)).materialize(
-        START, END
-    )
+
+def test_killed_run_then_rerun_equals_one_clean_run(
+    redis_server: LocalRedis, tmp_path: Path, figures: Figures
+) -> None:
+    _table(tmp_path / "t.parquet")
+    flush(redis_server.port, KILLED_DB, CLEAN_DB)
     make_store(tmp_path, redis_server.port, CLEAN_DB, "ours", objects(tmp_path)).materialize(
         START, END
     )
-    rerun, clean = dump(redis_server.port, KILLED_DB), dump(redis_server.port, CLEAN_DB)
-    flush(redis_server.port, KILLED_DB, CLEAN_DB)
+    clean = dump(redis_server.port, CLEAN_DB)
     assert len(clean) == ENTITIES
-    assert rerun == clean
+    chance = random.Random(4)
+    trials = scaled(1, 5)
+    partials = []
+    for trial in range(trials):
+        flush(redis_server.port, KILLED_DB)
+        # The first trial kills as soon as keys land; the others at a random moment.
+        partial = _killed_run(tmp_path, redis_server.port, chance.uniform(0, 0.3) if trial else 0)
+        partials.append(partial)
+        assert 0 < partial < ENTITIES, "the kill should land in the middle of the run"
+        make_store(tmp_path, redis_server.port, KILLED_DB, "ours", objects(tmp_path)).materialize(
+            START, END
+        )
+        assert dump(redis_server.port, KILLED_DB) == clean
+    flush(redis_server.port, KILLED_DB, CLEAN_DB)
+    figures.record(
+        "kill -9",
+        "materialization at a random moment",
+        trials=trials,
+        keys_left_by_kill=", ".join(f"{p:,}" for p in partials),
+        rerun_equals_clean_run=True,
+    )
