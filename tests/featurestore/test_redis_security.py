@@ -39,6 +39,7 @@ pytestmark = [pytest.mark.redis]
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 WRONG = "Wr0ng-pa55word"
+MANY = 20_000
 FEATURE_STORE_YAML = """\
 project: secured
 provider: local
@@ -52,6 +53,7 @@ offline_store:
 batch_engine:
   type: featurestore.feast_plugins.batch_engine.RedisBatchEngine
   progress: false
+  batch_size: 1000
 entity_key_serialization_version: 3
 """
 LOOKUP = {"features": ["item_stats:price"], "entities": {"item_id": ["a", "b", "pushed"]}}
@@ -91,7 +93,26 @@ def repo(tmp_path_factory: pytest.TempPathFactory, secure_redis: SecureRedis) ->
         schema=[Field(name="price", dtype=Float64)],
         source=PushSource(name="item_push", batch_source=source),
     )
-    open_store(Project.for_repo(repo, redis_url=secure_redis.url())).apply([item, view])
+    # Enough rows for many batches: the engine sends one while it reads the last's replies.
+    many = repo / "data" / "many.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "item_id": [f"m{n}" for n in range(MANY)],
+                "price": [float(n) for n in range(MANY)],
+                "event_timestamp": pa.array([T0] * MANY, pa.timestamp("us", tz="UTC")),
+            }
+        ),
+        many,
+    )
+    bulk = FeatureView(
+        name="bulk",
+        entities=[item],
+        ttl=timedelta(days=1),
+        schema=[Field(name="price", dtype=Float64)],
+        source=FileSource(name="many", path=str(many), timestamp_field="event_timestamp"),
+    )
+    open_store(Project.for_repo(repo, redis_url=secure_redis.url())).apply([item, view, bulk])
     return repo
 
 
@@ -117,12 +138,12 @@ def test_materialize_feast_writes_and_lookups_through_the_url(repo: Path, secure
     settings = Project.for_repo(repo, redis_url=secured.url)
     store = open_store(settings)
     store.materialize(T0 - timedelta(days=1), T0 + timedelta(minutes=1))  # our engine
-    assert secured.peek.dbsize() == 2
+    assert secured.peek.dbsize() == 2 + MANY
     frame = pd.DataFrame(
         {"item_id": ["pushed"], "price": [9.0], "event_timestamp": [pd.Timestamp(T0)]}
     )
     store.write_to_online_store("item_stats", frame)  # Feast's own write
-    assert secured.peek.dbsize() == 3
+    assert secured.peek.dbsize() == 3 + MANY
     lookup = OnlineLookup.open(settings)
     try:
         assert _values(lookup.get_online_features(LOOKUP["entities"], LOOKUP["features"])) == [
