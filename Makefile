@@ -15,7 +15,7 @@ END ?= 2014-01-02T00:00:00
 HOST ?= 127.0.0.1
 PORT ?= 6566
 
-.PHONY: help install browser postgres demo test lint bench reliability serve ingest apply materialize redis-start redis-stop stop clean
+.PHONY: help install browser postgres redis-tls demo test lint audit bench reliability serve ingest apply materialize redis-start redis-stop stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -47,7 +47,7 @@ stop: install ## Stop the demo's API server and local Redis
 	-$(BIN)/featurestore api stop
 	-$(BIN)/featurestore redis stop
 
-test: install browser postgres ## Run the test suite (starts its own redis-server and PostgreSQL on free ports)
+test: install browser postgres redis-tls ## Run the test suite (starts its own redis-server and PostgreSQL on free ports)
 	$(BIN)/pytest
 
 browser: ## Install Debian's chromium and chromium-driver (the catalog page's browser test)
@@ -64,13 +64,34 @@ postgres: ## Install Debian's postgresql when no initdb is found (the raw-source
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else echo "the PostgreSQL tests need initdb and postgres: apt-get install postgresql"; fi
 
+redis-tls: ## Install Debian's redis-server (built with TLS) when missing (the password and TLS tests start their own)
+	@if [ -x /usr/bin/redis-server ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing redis-server (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	else echo "the password and TLS tests need /usr/bin/redis-server: apt-get install redis-server"; fi
+
 reliability: install browser postgres ## Fault, fuzz, kill and soak tests at full size; figures to bench/results/reliability.md
 	$(BIN)/python -m bench.reliability
 
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy and pip-audit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	@$(MAKE) --no-print-directory audit
+
+# pip-audit asks PyPI's per-release JSON API (pypi.org/pypi/NAME/VERSION/json) about each
+# pin of constraints.txt; --strict fails when any pin could not be audited. Where that API
+# does not answer (a PyPI mirror or cache that serves only the package index), the audit
+# says so and is skipped unless AUDIT=required, so that lint stays usable there.
+AUDIT ?= auto
+AUDIT_PROBE := https://pypi.org/pypi/pip-audit/2.10.1/json
+audit: install ## pip-audit over the pinned dependencies (constraints.txt); AUDIT=required: never skip
+	@if [ "$(AUDIT)" != required ] && ! $(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=15)' '$(AUDIT_PROBE)' 2>/dev/null; then \
+	  echo "pip-audit skipped: PyPI's vulnerability data ($(AUDIT_PROBE)) does not answer from this machine; AUDIT=required makes this an error"; \
+	else \
+	  $(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r constraints.txt; \
+	fi
 
 bench: install ## Run the benchmarks; results go to bench/results/ (gets wrk with apt-get as root)
 	@command -v wrk >/dev/null || { \

@@ -13,7 +13,7 @@ from api.catalog_worker import CatalogWorker
 from api.errors import install_error_handlers
 from api.fastpath import FastPathApp, OnlineFastPath
 from api.metrics import Metrics
-from api.middleware import ApiKeyAuth, RequestMetrics
+from api.middleware import ApiKeyAuth, RequestMetrics, write_routes
 from api.openapi import build_examples, install_openapi
 from api.routes import catalog, health, metrics, online, writes
 from api.settings import ApiSettings
@@ -72,15 +72,16 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
     for router in (health.router, online.router, writes.router, metrics.router, catalog.router):
         app.include_router(router)
     app.add_middleware(OnlineFastPath, max_body_bytes=api.max_body_bytes)
-    if api.cors_origins:
+    if api.api_keys:
+        routes = write_routes(app.routes)
+        app.add_middleware(ApiKeyAuth, keys=api.api_keys, write_routes=routes)
+    if api.cors_origins:  # outside the auth: preflights carry no key, and 401s need CORS
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(api.cors_origins),
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    if api.api_keys:
-        app.add_middleware(ApiKeyAuth, keys=api.api_keys)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     return app
 

@@ -2,51 +2,69 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import re
 import time
 from collections.abc import Iterable
 
 import orjson
+from fastapi.routing import iter_route_contexts
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.keys import (
+    READ,
+    WRITE,
+    WRITE_TAG,
+    bearer_allowed,
+    granted_scopes,
+    key_digests,
+    parse_api_keys,
+)
 from api.metrics import Metrics
+
+__all__ = [
+    "OPEN_PATHS",
+    "ApiKeyAuth",
+    "RequestMetrics",
+    "bearer_allowed",
+    "key_digests",
+    "write_routes",
+]
 
 OPEN_PATHS = frozenset({"/health", "/ready"})
 
 
-def key_digests(keys: Iterable[str]) -> list[bytes]:
-    """What ``bearer_allowed`` compares against. Digests have one length, so comparing
-    them reveals not even a key's length."""
-    return [hashlib.sha256(key.encode()).digest() for key in keys]
+def write_routes(routes: Iterable[BaseRoute]) -> list[re.Pattern[str]]:
+    """The path patterns of the routes tagged ``write`` (included routers' routes too):
+    those need the write scope."""
+    return [
+        route.path_regex
+        for route in iter_route_contexts(list(routes))
+        if WRITE_TAG in (getattr(route, "tags", None) or ())
+    ]
 
 
-def bearer_allowed(digests: list[bytes], header: bytes) -> bool:
-    """Whether an ``Authorization`` header carries one of the keys, compared in constant
-    time (every key, no early exit)."""
-    scheme, _, token = header.partition(b" ")
-    if scheme.lower() != b"bearer":
-        token = b""
-    digest = hashlib.sha256(token.strip()).digest()
-    ok = False
-    for key in digests:
-        ok |= hmac.compare_digest(key, digest)
-    return ok and bool(token.strip())
+_UNAUTHORIZED = orjson.dumps({"detail": "missing or invalid API key", "code": "unauthorized"})
 
 
 class ApiKeyAuth:
-    """``Authorization: Bearer <key>`` against keys compared in constant time.
+    """``Authorization: Bearer <key>`` against keys compared in constant time (``api.keys``).
 
-    Every key is compared (no early exit) and every failure gets the same 401, so the
-    answer says nothing about which keys exist. ``/health`` and ``/ready`` stay open.
+    Every failure to name a key gets the same 401, so the answer says nothing about which
+    keys exist; a valid key without the scope the route needs gets 403 ``forbidden``.
+    ``write_routes`` are the path patterns of the routes that need the write scope; every
+    other path needs the read scope, but ``/health`` and ``/ready``, which stay open.
     """
 
-    def __init__(self, app: ASGIApp, keys: Iterable[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, keys: Iterable[str], write_routes: Iterable[re.Pattern[str]]
+    ) -> None:
         self.app = app
-        self.digests = key_digests(keys)
+        self.keys = parse_api_keys(keys)
+        self.write_routes = list(write_routes)
 
-    def _allowed(self, header: bytes) -> bool:
-        return bearer_allowed(self.digests, header)
+    def _needs(self, path: str) -> str:
+        return WRITE if any(route.match(path) for route in self.write_routes) else READ
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
@@ -57,21 +75,24 @@ class ApiKeyAuth:
             if name == b"authorization":
                 header = value
                 break
-        if self._allowed(header):
+        granted = granted_scopes(self.keys, header)
+        needed = self._needs(scope["path"])
+        if needed in granted:
             await self.app(scope, receive, send)
             return
-        body = orjson.dumps({"detail": "missing or invalid API key", "code": "unauthorized"})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", b"Bearer"),
-                ],
-            }
-        )
+        if granted:
+            status = 403
+            detail = f"this API key lacks the {needed} scope this route needs"
+            body = orjson.dumps({"detail": detail, "code": "forbidden"})
+        else:
+            status, body = 401, _UNAUTHORIZED
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        if status == 401:
+            headers.append((b"www-authenticate", b"Bearer"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 

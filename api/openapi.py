@@ -5,9 +5,9 @@ with parameters; this server answers every error with ``ErrorResponse``
 (``{detail, code}``, ``api.errors``), so ``describe_errors`` rewrites the description
 to say so: 422 is ``ErrorResponse`` everywhere, every route with a path parameter
 documents 404 (an unknown name, or a value no route matches), and when API keys are
-configured every route but ``/health`` and ``/ready`` documents the bearer scheme and
-its 401. ``tests/api/test_fuzz.py`` checks with schemathesis that the server does what
-this description says.
+configured every route but ``/health`` and ``/ready`` documents the bearer scheme, its
+401 and its 403 (a key without the route's scope, ``api.keys``). ``tests/api/test_fuzz.py``
+checks with schemathesis that the server does what this description says.
 
 At start-up a worker thread builds one example lookup (``featurestore.online.examples``:
 a feature service of the registry and an entity from its feature tables); the first
@@ -90,6 +90,7 @@ def describe_errors(schema: dict[str, Any], api_keys: bool) -> None:
             if api_keys and path not in OPEN_PATHS:
                 operation["security"] = [{"bearer": []}]
                 responses["401"] = _error("Missing or invalid API key")
+                responses["403"] = _error("The API key lacks the scope (read, write) it needs")
 
 
 def _add_examples(schema: dict[str, Any], example: ExampleLookup) -> None:

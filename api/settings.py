@@ -1,6 +1,7 @@
 """The HTTP service's settings, read from the environment once, by ``create_app``.
 
-FEATURESTORE_API_KEYS              comma-separated bearer tokens; unset: no auth
+FEATURESTORE_API_KEYS              comma-separated bearer tokens, each ``[read:|write:]KEY``
+                                   or ``[read:|write:]sha256:HEX`` (``api.keys``); unset: no auth
 FEATURESTORE_CORS_ORIGINS          comma-separated allowed origins; unset: CORS off
 FEATURESTORE_MAX_BODY_BYTES        largest request body (default 1048576)
 FEATURESTORE_MAX_ENTITIES          most entities per lookup (default 1000)
@@ -21,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from api.keys import parse_api_keys
 from featurestore.errors import ConfigError
 from featurestore.settings import redis_timeout_from_env
 
@@ -58,6 +60,9 @@ class ApiSettings:
     header_timeout: float = 10.0
     body_timeout: float = 10.0
     max_connections_per_client: int = 256
+
+    def __post_init__(self) -> None:
+        parse_api_keys(self.api_keys)  # a malformed entry stops the start-up, by position
 
     def __repr__(self) -> str:  # never print the keys
         keys = f"<{len(self.api_keys)} keys>"

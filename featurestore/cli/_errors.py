@@ -31,7 +31,25 @@ def is_known(exc: BaseException) -> bool:
     return repo_config is not None and isinstance(exc, repo_config.FeastConfigError)
 
 
+def _refused_login(exc: BaseException) -> BaseException | None:
+    """redis-py's ``AuthenticationError`` behind ``exc`` (itself, or what it was raised
+    from: the library reports it as ``OnlineStoreUnavailableError``), if any."""
+    exceptions = sys.modules.get("redis.exceptions")
+    cause: BaseException | None = exc
+    while exceptions is not None and cause is not None:
+        if isinstance(cause, exceptions.AuthenticationError):
+            return cause
+        cause = cause.__cause__
+    return None
+
+
 def one_line(exc: BaseException) -> str:
+    refused = _refused_login(exc)
+    if refused is not None:
+        return (
+            f"Redis refused the login ({refused}); check the user and password of the Redis "
+            "URL (FEATURESTORE_REDIS_URL, or online_store.redis_url in featurestore.yaml)"
+        )
     if _redis_unreachable(exc):
         return f"cannot reach Redis ({exc}); is it running? try: featurestore redis start"
     text = str(exc).strip() or type(exc).__name__

@@ -8,7 +8,9 @@ TTL, each write is ``MULTI; HSET; EXPIRE; EXEC``, so a key is never left without
 
 The batch's bytes are sent by a thread of the writer's own, so the next batch is
 queried and encoded while Redis reads this one (a ``sendall`` of a batch mostly waits for
-Redis); at most one batch is in flight, so memory stays bounded. The HSETs of a batch are
+Redis); at most one batch is in flight, so memory stays bounded. Over TLS the caller's
+thread sends instead: an OpenSSL session must not be written and read by two threads at
+once (a race that dropped TLS connections mid-batch). The HSETs of a batch are
 built before its event times come back and then filtered, so Redis is idle only for a
 filter between the HMGET's answer and the batch's HSETs.
 
@@ -25,6 +27,7 @@ as one clean run.
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -128,8 +131,15 @@ class RedisWriter:
         self._wait_sent()
         if self._sender is None:
             raise RuntimeError("RedisWriter is used outside its with block")
+        sock = self._socket()
+        if isinstance(sock, ssl.SSLSocket):
+            # One TLS session must not be written by one thread while another reads it
+            # (OpenSSL's SSL objects are not thread-safe): over rediss://, send here.
+            with self._unavailable():
+                _send_all(sock, buffer_of(commands))
+            return
         # The memoryview keeps the Arrow buffer alive until it is sent.
-        self._sending = self._sender.submit(_send_all, self._socket(), buffer_of(commands))
+        self._sending = self._sender.submit(_send_all, sock, buffer_of(commands))
 
     def _wait_sent(self) -> None:
         sending, self._sending = self._sending, None

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl as ssl_module
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -202,7 +201,7 @@ class RespClient:
             conn.send(payload, request)
 
     async def _open(self) -> _Connection:
-        context = ssl_module.create_default_context() if self.address.ssl else None
+        context = self.address.ssl_context()
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self.timeout):
             _, conn = await loop.create_connection(
@@ -210,7 +209,8 @@ class RespClient:
             )
         setup: list[bytes] = []
         if self.address.password:
-            setup.append(pack_command(b"AUTH", self.address.password.encode()))
+            user = [self.address.username.encode()] if self.address.username else []
+            setup.append(pack_command(b"AUTH", *user, self.address.password.encode()))
         if self.address.db:
             setup.append(pack_command(b"SELECT", str(self.address.db).encode()))
         if setup:

@@ -61,6 +61,13 @@ def test_redis_url_expands_variables_and_the_environment_wins(tmp_path: Path) ->
     assert Project.load(root, environ=env).redis_url == "redis://10.0.0.1:6379/0"
 
 
+def test_a_project_never_shows_its_redis_password(tmp_path: Path) -> None:
+    root = _project(tmp_path / "shop", "name: shop\n")
+    project = Project.load(root, environ={"FEATURESTORE_REDIS_URL": "redis://:s3cretpw@h:1/0"})
+    assert project.redis_url == "redis://:s3cretpw@h:1/0"
+    assert "s3cretpw" not in repr(project) and "s3cretpw" not in str(project)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -23,7 +24,9 @@ def test_the_checkout_is_the_flights_project() -> None:
 
 def test_redis_url_becomes_feast_connection_string() -> None:
     address = parse_redis_url("rediss://:s3cret@cache.internal:6380/2")
-    assert address.feast_connection_string() == "cache.internal:6380,db=2,password=s3cret,ssl=true"
+    assert address.feast_connection_string() == (
+        'cache.internal:6380,db=2,password="s3cret",ssl=true'
+    )
     assert not address.is_local
     assert parse_redis_url("redis://127.0.0.1:6399/0").is_local
 
@@ -53,3 +56,57 @@ def test_redis_timeout_from_env() -> None:
     for bad in ("0", "-1", "soon", "nan", "inf"):
         with pytest.raises(ConfigError, match="FEATURESTORE_REDIS_TIMEOUT must be a positive"):
             redis_timeout_from_env({"FEATURESTORE_REDIS_TIMEOUT": bad})
+
+
+def test_redis_url_user_password_and_tls_files() -> None:
+    address = parse_redis_url(
+        "rediss://app%40team:p%40ss%3Aw%2Frd%25@cache:6380/1"
+        "?ssl_ca_certs=/etc/ca.pem&ssl_certfile=/c.pem&ssl_keyfile=/c.key"
+    )
+    assert (address.username, address.password) == ("app@team", "p@ss:w/rd%")  # decoded
+    assert (address.ssl_ca_certs, address.ssl_certfile, address.ssl_keyfile) == (
+        "/etc/ca.pem", "/c.pem", "/c.key",
+    )  # fmt: skip
+    kwargs = address.redis_kwargs()
+    assert (kwargs["username"], kwargs["password"], kwargs["ssl"]) == (
+        "app@team",
+        "p@ss:w/rd%",
+        True,
+    )
+    assert kwargs["ssl_ca_certs"] == "/etc/ca.pem"
+    assert "p@ss" not in repr(address) and "***" in repr(address)
+
+
+def test_feast_reads_back_exactly_what_the_connection_string_says() -> None:
+    """Feast reads each value of its connection string as JSON when it can: a password
+    ``123`` or ``null`` must stay a string, not become a number or no password."""
+    from feast.infra.online_stores.redis import RedisOnlineStore
+
+    for password in ("123", "null", "true", 'a"b', "p=q", "s3cret"):
+        url = f"rediss://:{quote(password, safe='')}@h:1/0?ssl_ca_certs=/ca.pem"
+        text = parse_redis_url(url).feast_connection_string()
+        nodes, params = RedisOnlineStore._parse_connection_string(text)
+        assert nodes == [{"host": "h", "port": "1"}]
+        assert params == {"db": 0, "password": password, "ssl": True, "ssl_ca_certs": "/ca.pem"}
+    with pytest.raises(ConfigError, match="password contains a ','") as error:
+        parse_redis_url("redis://:a%2Cb-s3cret@h:1/0").feast_connection_string()
+    assert "s3cret" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("rediss://:s3cretpw@h:1/0?password=s3cretpw", "unknown options"),
+        ("redis://:s3cretpw@h:1/0?ssl_ca_certs=/ca.pem", "TLS options need rediss://"),
+    ],
+)
+def test_redis_url_options_are_checked(url: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem) as error:
+        parse_redis_url(url)
+    assert "s3cretpw" not in str(error.value)
+
+
+def test_unusable_tls_files_are_one_config_error(tmp_path: Path) -> None:
+    address = parse_redis_url(f"rediss://h:1/0?ssl_ca_certs={tmp_path / 'missing.pem'}")
+    with pytest.raises(ConfigError, match="TLS files cannot be used"):
+        address.ssl_context()

@@ -297,3 +297,36 @@ def test_key_ttl_and_skip_dedup_match_feast(redis_server: LocalRedis, tmp_path: 
             assert ttls and all(0 < t <= 3600 for t in ttls)
         else:
             assert ttls and all(t == -1 for t in ttls)
+
+
+HOSTILE = [
+    "\r\n*1\r\n$8\r\nFLUSHALL\r\n",
+    "a\r\n*3\r\n$3\r\nDEL\r\n",
+    "'; DROP TABLE x; --",
+    "\x00",
+]
+
+
+def test_hostile_strings_are_written_byte_for_byte_like_feast(
+    redis_server: LocalRedis, tmp_path: Path
+) -> None:
+    """Our engine packs RESP itself (``featurestore.materialize.resp``): keys and values
+    with RESP's own delimiters must arrive as the bytes they are, as one key each."""
+    table = pa.table(
+        {
+            "k0": pa.array(HOSTILE, pa.string()),
+            "event_timestamp": pa.array([T0] * len(HOSTILE), pa.timestamp("us", tz="UTC")),
+            "f0": pa.array(list(reversed(HOSTILE)), pa.string()),
+        }
+    )
+    data = Dataset(["string"], [("view0", ["string"], table)], False, [(T0, T0)])
+    flush(redis_server.port, FEAST_DB, OUR_DB)
+    for db in (FEAST_DB, OUR_DB):
+        redis.Redis(port=redis_server.port, db=db).hset("sentinel", "f", "kept")
+    objects = _objects(tmp_path, data)
+    make_store(tmp_path, redis_server.port, FEAST_DB, "local", objects).materialize(T0, T0)
+    make_store(tmp_path, redis_server.port, OUR_DB, "ours", objects).materialize(T0, T0)
+    ours = dump(redis_server.port, OUR_DB)
+    assert len(ours) == len(HOSTILE) + 1
+    assert ours[b"sentinel"] == {b"f": b"kept"}
+    assert_same(redis_server.port)
