@@ -2,9 +2,10 @@
 serve`` runs it) is under a fixed-rate load of lookups (1, 10 and 100 entities) or writes.
 
 What must hold in every case: no request hangs (each answers within the Redis timeout
-plus a margin), every answer during the outage is a 200 or the one 503, the API needs no
-restart (same pid), and once Redis is back, everything is a 200 again within a bounded
-time. Each case records its statuses, latencies and recovery time as figures
+plus a margin), every answer during the outage is a 200 or the one 503
+``online_store_unavailable`` (and for writes to a frozen Redis, ``server_busy`` once
+every write thread waits on it), the API needs no restart (same pid), and once Redis is
+back, everything is a 200 again within a bounded time. Each case records its statuses, latencies and recovery time as figures
 (``tests/reliability.py``).
 """
 
