@@ -76,9 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     figures = RESULTS_DIR / "reliability.json"
+    # One token for --figures and the tests named: pytest looks for conftest.py files
+    # (which define these options) from its path arguments before it knows the options,
+    # and would take a separate value for a path.
     command = [
-        sys.executable, "-m", "pytest", "-m", "reliability", "-p", "no:cacheprovider",
-        "-q", "--figures", str(figures),
+        sys.executable, "-m", "pytest", "tests", "-m", "reliability", "-p", "no:cacheprovider",
+        "-q", f"--figures={figures}",
     ]  # fmt: skip
     if not args.small:
         command.append("--reliability-full")
