@@ -38,7 +38,7 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
         lookup.registry.start(api.registry_refresh_seconds)
         app.state.lookup = lookup
         app.state.catalog = CatalogWorker(CatalogCache(lookup.registry.store, settings))
-        app.state.write_pool = WritePool(api.write_threads)
+        app.state.write_pool = WritePool(api.write_threads, wait=api.redis_timeout / 2)
         examples = asyncio.create_task(build_examples(app))
         try:
             yield

@@ -78,8 +78,9 @@ def test_hung_writes_do_not_starve_other_routes(tmp_path: Path, own_redis: Local
         assert http.get("/catalog/feature-views").status_code == 200
         with frozen(own_redis, thaw_after=20), ThreadPoolExecutor(45) as senders:
             writes = [senders.submit(http.post, path, json=body, timeout=30) for _ in range(45)]
-            # All but the two writes that get a thread are refused without waiting on Redis.
-            deadline = time.monotonic() + 3
+            # All but the two writes that get a thread are refused once they waited half
+            # the Redis timeout (2 s) for one, before the two time out on Redis (4 s).
+            deadline = time.monotonic() + 3.5
             while sum(w.done() for w in writes) < 43 and time.monotonic() < deadline:
                 wait(writes, timeout=0.05, return_when=FIRST_EXCEPTION)
             start = time.monotonic()
