@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from featurestore.cli.api_cmd import uvicorn_args
+from featurestore.cli.api_cmd import server_env, uvicorn_args
 from featurestore.project import Project
 from featurestore.redis_server import free_port
 from tests.conftest import ROOT
@@ -42,14 +42,12 @@ class ApiProcess:
     def start(self, timeout: float = 90.0) -> ApiProcess:
         env = {
             **os.environ,
+            **server_env(self.project),  # the project, and a metrics folder of its own
             "PYTHONPATH": str(ROOT),
-            "FEATURESTORE_REPO_PATH": str(self.project.repo_path),
             "FEATURESTORE_REDIS_URL": self.project.redis_url,
             "FEATURESTORE_REGISTRY_REFRESH": "0",
             **self.env,
         }
-        if self.project.project_file is not None:
-            env["FEATURESTORE_PROJECT"] = str(self.project.root)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 uvicorn_args("127.0.0.1", self.port, 1),

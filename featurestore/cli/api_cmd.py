@@ -76,11 +76,11 @@ def serve(
 ) -> None:
     """Serve the API in the foreground (Ctrl-C stops it)."""
     project = Project.find()  # fail here, with one line, if the project is broken
-    os.environ.update(_server_env(project))
+    os.environ.update(server_env(project))
     os.execv(sys.executable, uvicorn_args(host, port, workers))
 
 
-def _server_env(project: Project) -> dict[str, str]:
+def server_env(project: Project) -> dict[str, str]:
     """What the server's workers need to find this project wherever they start, and a
     prometheus_client multiprocess folder that lives as long as the server."""
     if project.project_file is not None:
@@ -224,7 +224,7 @@ def start(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, **_server_env(settings)},
+            env={**os.environ, **server_env(settings)},
         )
     _Server(proc.pid, url, _start_time(proc.pid), token).write(pidfile)
     try:
