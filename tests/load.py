@@ -33,11 +33,14 @@ class Call:
 @dataclass(frozen=True)
 class Sample:
     sent: float  # time.monotonic()
-    kind: str
+    call: Call
     status: int | str  # HTTP status, or "timeout" / "error: ..." / "skipped"
     seconds: float
     body: bytes = b""
-    call: Call | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.call.kind
 
 
 class Load:
@@ -91,7 +94,7 @@ class Load:
             call = self.next_call(i)
             i += 1
             if len(in_flight) >= self.concurrency:
-                self.samples.append(Sample(time.monotonic(), call.kind, "skipped", 0.0))
+                self.samples.append(Sample(time.monotonic(), call, "skipped", 0.0))
                 continue
             task = asyncio.create_task(self._send(pool, call))
             in_flight.add(task)
@@ -112,14 +115,7 @@ class Load:
         except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             status = f"error: {type(exc).__name__}"
         self.samples.append(
-            Sample(
-                sent,
-                call.kind,
-                status,
-                time.monotonic() - sent,
-                body if self.keep_bodies else b"",
-                call,
-            )
+            Sample(sent, call, status, time.monotonic() - sent, body if self.keep_bodies else b"")
         )
 
 

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import redis
+from feast import FeatureStore
 
-from featurestore.project import Project
 from featurestore.redis_server import LocalRedis, free_port
 from tests.api_process import ApiProcess
 from tests.load import Call, Load, Sample
@@ -74,7 +75,7 @@ def _writes(i: int) -> Call:
 @dataclass
 class Served:
     redis: LocalRedis
-    project: Project
+    store: FeatureStore  # the repo's, to write rows with vanilla Feast
     api: ApiProcess
 
 
@@ -82,26 +83,19 @@ class Served:
 def served(tmp_path: Path) -> Iterator[Served]:
     server = LocalRedis(workdir=tmp_path / "redis", port=free_port())
     server.start(daemonize=False, persist=False)
-    project, _ = make_repo(tmp_path, server.url)
-    _seed(server)
+    project, store = make_repo(tmp_path, server.url)
+    _seed(store)
     api = ApiProcess(project, tmp_path / "api.log", {"FEATURESTORE_REDIS_TIMEOUT": str(TIMEOUT)})
     try:
         with api:
-            yield Served(server, project, api)
+            yield Served(server, store, api)
     finally:
         _resume(server)
         server.stop()
 
 
-def _seed(server: LocalRedis) -> None:
+def _seed(store: FeatureStore) -> None:
     """Some items online, written by vanilla Feast."""
-    import pandas as pd
-
-    from featurestore.store import open_store
-
-    settings = Project.for_repo(
-        next((server.workdir.parent).glob("online_repo")), redis_url=server.url
-    )
     frame = pd.DataFrame(
         {
             "item_id": [f"i{n}" for n in range(ITEMS)],
@@ -110,7 +104,7 @@ def _seed(server: LocalRedis) -> None:
             "title": [f"title {n}" for n in range(ITEMS)],
         }
     )
-    open_store(settings).write_to_online_store("item_stats", frame)
+    store.write_to_online_store("item_stats", frame)
 
 
 def _resume(server: LocalRedis) -> None:
@@ -120,7 +114,8 @@ def _resume(server: LocalRedis) -> None:
             os.kill(pid, signal.SIGCONT)
 
 
-def _kill(server: LocalRedis) -> Callable[[], None]:
+def _kill(served: Served) -> Callable[[], None]:
+    server = served.redis
     pid = server.pid()
     assert pid
     os.kill(pid, signal.SIGKILL)
@@ -130,23 +125,23 @@ def _kill(server: LocalRedis) -> Callable[[], None]:
 
     def restore() -> None:
         server.start(daemonize=False, persist=False)
-        _seed(server)
+        _seed(served.store)
 
     return restore
 
 
-def _freeze(server: LocalRedis) -> Callable[[], None]:
-    pid = server.pid()
+def _freeze(served: Served) -> Callable[[], None]:
+    pid = served.redis.pid()
     assert pid
     os.kill(pid, signal.SIGSTOP)
     return lambda: os.kill(pid, signal.SIGCONT)
 
 
-def _flush(server: LocalRedis) -> Callable[[], None]:
-    client = redis.Redis(port=server.port)
+def _flush(served: Served) -> Callable[[], None]:
+    client = redis.Redis(port=served.redis.port)
     client.flushall()
     client.close()
-    return lambda: _seed(server)
+    return lambda: _seed(served.store)
 
 
 FAULTS = {"killed": _kill, "frozen": _freeze, "flushed": _flush}
@@ -193,7 +188,7 @@ def test_redis_fault_under_load(
     ) as load:
         time.sleep(1.0)
         began = time.monotonic()
-        restore = FAULTS[fault](served.redis)
+        restore = FAULTS[fault](served)
         time.sleep(outage)
         restore()
         restored = time.monotonic()
