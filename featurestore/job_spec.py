@@ -25,6 +25,10 @@ Keys:
     column       ``NAME TYPE [not null] [min X] [max Y] [in (v, ...)] [| description]``,
                  one line per output column, in any order; every column the query
                  returns must be declared, and every declared column returned
+    drift        ``COLUMN METHOD [THRESHOLD]``, one line per column: how the monitor
+                 scores its drift (``featurestore.monitor.config``)
+    freshness    a duration (``26h``, ``2d``): the freshness objective of the views
+                 fed by this job
 
 The rest of the file is one SELECT statement over the raw and feature tables by name.
 ``$start`` and ``$end`` in it are the run's window (``TIMESTAMPTZ`` literals); the
@@ -35,18 +39,19 @@ prune the input.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from featurestore.errors import JobDefinitionError, UnknownJobError
+from featurestore.errors import ConfigError, JobDefinitionError, UnknownJobError
+from featurestore.monitor.config import DriftRule, make_rule, parse_duration
 
 GRAINS = ("day", "hour")
 DEFAULT_MAX_BAD_ROWS = 0.01
 
 _HEADER_LINE = re.compile(r"^--\s*([a-z_]+)\s*:\s*(.*?)\s*$")
 _KEYS = {"name", "description", "entities", "timestamp", "grain", "start", "upstream"}
-_KEYS |= {"max_bad_rows", "column"}
+_KEYS |= {"max_bad_rows", "column", "drift", "freshness"}
 _REQUIRED = ("name", "entities", "timestamp")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _NUMBER = r"-?\d+(?:\.\d+)?"
@@ -109,6 +114,8 @@ class Job:
     start: datetime | None = None
     upstream: tuple[str, ...] | None = None  # None: inferred from the SQL
     max_bad_rows: float = DEFAULT_MAX_BAD_ROWS
+    drift: dict[str, DriftRule] = field(default_factory=dict)  # the header's, by column
+    freshness: timedelta | None = None  # the header's objective
 
     @property
     def column_map(self) -> dict[str, Column]:
@@ -134,6 +141,7 @@ def parse_job(path: Path) -> Job:
     text = path.read_text()
     header: dict[str, str] = {}
     columns: list[Column] = []
+    drift: dict[str, DriftRule] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.startswith("--"):
             break
@@ -145,6 +153,9 @@ def parse_job(path: Path) -> Job:
             continue  # prose in the header comment, e.g. "-- note: ..."
         if key == "column":
             columns.append(_parse_column(path, number, value))
+        elif key == "drift":
+            column, rule = _parse_drift(path, number, value)
+            drift[column] = rule
         else:
             header[key] = value
     missing = [key for key in _REQUIRED if not header.get(key)]
@@ -159,6 +170,15 @@ def parse_job(path: Path) -> Job:
     if grain not in GRAINS:
         raise JobDefinitionError(path, f"grain must be one of {', '.join(GRAINS)}, not {grain!r}")
     upstream = _names(header["upstream"]) if "upstream" in header else None
+    undeclared = sorted(set(drift) - {c.name for c in columns}) if columns else []
+    if undeclared:
+        raise JobDefinitionError(path, f"drift names undeclared column(s): {', '.join(undeclared)}")
+    freshness = None
+    if header.get("freshness"):
+        try:
+            freshness = parse_duration(header["freshness"], "freshness")
+        except ConfigError as exc:
+            raise JobDefinitionError(path, str(exc)) from None
     return Job(
         name=header["name"],
         path=path,
@@ -171,11 +191,26 @@ def parse_job(path: Path) -> Job:
         start=_parse_start(path, header.get("start")),
         upstream=upstream,
         max_bad_rows=parse_share(header.get("max_bad_rows"), path),
+        drift=drift,
+        freshness=freshness,
     )
 
 
 def _names(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def _parse_drift(path: Path, line: int, spec: str) -> tuple[str, DriftRule]:
+    parts = spec.split()
+    if not 2 <= len(parts) <= 3 or not re.fullmatch(_IDENT, parts[0]):
+        raise JobDefinitionError(
+            path, f"cannot read drift {spec!r}; expected COLUMN METHOD [THRESHOLD]", line
+        )
+    try:
+        rule = make_rule(parts[1], parts[2] if len(parts) == 3 else None, "drift")
+    except ConfigError as exc:
+        raise JobDefinitionError(path, str(exc), line) from None
+    return parts[0], rule
 
 
 def _parse_column(path: Path, line: int, spec: str) -> Column:

@@ -9,6 +9,9 @@
         ingestion/runs.sqlite                the run history
         redis/                               the local redis-server's pid, log and snapshot
         run/                                 the background API's pid file and log
+        monitor/stats/<table>/               statistics per partition, one file per run
+        monitor/serving/                     the sampled log of served feature vectors
+        monitor/reports/                     drift reports the monitor wrote (JSON)
 
 Everything that reads or writes these paths asks ``DataLayout``.
 """
@@ -52,6 +55,23 @@ class DataLayout:
     @property
     def run(self) -> Path:
         return self.root / "run"
+
+    @property
+    def monitor(self) -> Path:
+        return self.root / "monitor"
+
+    def monitor_stats(self, table: str) -> Path:
+        """The statistics of a feature table's partitions (``featurestore.monitor.stats``)."""
+        return self.monitor / "stats" / table
+
+    @property
+    def serving_log(self) -> Path:
+        """Sampled served feature vectors (``featurestore.monitor.serving_log``)."""
+        return self.monitor / "serving"
+
+    @property
+    def monitor_reports(self) -> Path:
+        return self.monitor / "reports"
 
     def feature_tables(self) -> dict[str, Path]:
         """Every feature table with at least one partition file, by name."""

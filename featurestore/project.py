@@ -9,6 +9,8 @@
       redis_url: redis://127.0.0.1:6399/0   # ${VAR} expanded; FEATURESTORE_REDIS_URL wins
     sources:                        # raw sources, read by SQL by name (featurestore.raw)
       orders: {format: csv, path: raw/orders.csv, columns: {...}}
+    monitor:                        # drift rules, freshness objectives, serving log
+      drift: {numeric: {method: auto}}  # (featurestore.monitor.config)
 
 Every path is relative to the project folder. Every command finds its project the way
 git and dbt do: ``--project DIR``, then ``FEATURESTORE_PROJECT``, then the current folder
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from featurestore.errors import ConfigError, ProjectNotFoundError
 from featurestore.layout import DataLayout
+from featurestore.monitor.config import MonitorConfig, parse_monitor
 from featurestore.settings import DEFAULT_REDIS_URL, parse_redis_url
 
 if TYPE_CHECKING:
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
     from featurestore.raw import RawSource
 
 PROJECT_FILE = "featurestore.yaml"
-_KEYS = {"name", "feast_repo", "jobs", "labels", "data", "online_store", "sources"}
+_KEYS = {"name", "feast_repo", "jobs", "labels", "data", "online_store", "sources", "monitor"}
 _ONLINE_KEYS = {"redis_url"}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -57,6 +60,7 @@ class Project:
     redis_url: str = field(repr=False)  # it may hold a password
     source_specs: Mapping[str, Any] = field(default_factory=dict)
     project_file: Path | None = None
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
     @cached_property
     def sources(self) -> Mapping[str, RawSource]:
@@ -157,6 +161,7 @@ class Project:
             redis_url=url,
             source_specs=sources_spec,
             project_file=path,
+            monitor=parse_monitor(spec.get("monitor"), path),
         )
 
     @classmethod

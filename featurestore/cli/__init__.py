@@ -27,6 +27,7 @@ from featurestore.cli import (
     ingest_cmd,
     init_cmd,
     materialize_cmd,
+    monitor_cmd,
     plan_cmd,
     raw_cmd,
     redis_cmd,
@@ -48,6 +49,7 @@ app.add_typer(api_cmd.app, name="api")
 app.add_typer(training_cmd.app, name="training")
 app.add_typer(demo_cmd.app, name="demo")
 app.add_typer(catalog_cmd.app, name="catalog")
+app.add_typer(monitor_cmd.app, name="monitor")
 app.command("serve")(api_cmd.serve)
 app.command("plan")(plan_cmd.plan)
 app.command("apply")(plan_cmd.apply)

@@ -1,0 +1,17 @@
+"""Watching the features: statistics, drift, decay, freshness, consistency and skew.
+
+    config.py        what is watched and when it raises (project file ``monitor:``, job headers)
+    model.py         the results every check returns (histograms, scores, reports)
+    stats.py         statistics per feature per partition, written by each ingestion run
+    drift.py         drift scores between two windows (PSI, Jensen-Shannon, Wasserstein, KS,
+                     chi-square), and their trend per day or week
+    windows.py       reference and current windows: a training set, a date range, the
+                     previous period
+    freshness.py     per view: newest offline event, last materialization, served age
+    consistency.py   online values against the offline latest, per feature
+    serving_log.py   the API's sample of served feature vectors
+    skew.py          served vectors against a point-in-time join of the same requests
+    report.py        the HTML report (plotly, its JavaScript shipped in the package)
+
+The monitor only reads: it never changes feature tables or Redis.
+"""
