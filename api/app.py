@@ -44,7 +44,8 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
         store = lookup.registry.store
         freshness = FreshnessWorker(lambda now: freshness_report(settings, store, now))
         app.state.freshness = freshness
-        if api.stale_header:
+        if api.stale_header:  # the first answers already know (waits at most WAIT s)
+            await freshness.current()
             freshness.start()
             app.state.stale_views = freshness
         examples = asyncio.create_task(build_examples(app))

@@ -68,7 +68,10 @@ def freshness(
     if as_json:
         typer.echo(json.dumps(to_json(report), indent=2))
     else:
-        table = Table("view", "newest event", "materialized to", "served age", "objective", "")
+        table = Table()
+        table.add_column("view", no_wrap=True)
+        for title in ("newest event", "materialized to", "served age", "objective", "status"):
+            table.add_column(title)
         for item in report:
             when = [
                 moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
@@ -110,7 +113,10 @@ def consistency(
     if as_json:
         typer.echo(json.dumps(to_json(report), indent=2))
     else:
-        table = Table("feature", "sampled", "mismatches", "missing online", "mismatch rate")
+        table = Table()
+        table.add_column("feature", no_wrap=True)
+        for title in ("sampled", "mismatches", "missing online", "mismatch rate"):
+            table.add_column(title, justify="right")
         for item in report:
             rate = item.mismatch_rate
             bad = item.mismatches or item.missing_online
