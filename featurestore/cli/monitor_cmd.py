@@ -7,14 +7,7 @@ with code 2 when a feature crossed its threshold, so a scheduler can retrain on 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
-
-if TYPE_CHECKING:
-    from feast import FeatureStore
-
-    from featurestore.project import Project
 
 app = typer.Typer(
     help="Watch the features: statistics, drift, trend, freshness, consistency, skew, report.",
@@ -23,17 +16,6 @@ app = typer.Typer(
 
 
 # -- freshness and consistency (featurestore.monitor.freshness, .consistency) ----------
-
-
-def _store_of_project() -> tuple[Project, FeatureStore]:
-    from featurestore.feast_import import skip_typechecks
-
-    skip_typechecks()  # reads the registry only: Feast without typeguard's instrumentation
-    from featurestore.project import Project
-    from featurestore.store import open_store
-
-    project = Project.find()
-    return project, open_store(project)
 
 
 def _age(seconds: float | None) -> str:
@@ -60,11 +42,16 @@ def freshness(
     from rich.console import Console
     from rich.table import Table
 
+    from featurestore.feast_import import skip_typechecks
     from featurestore.monitor.freshness import freshness_report
     from featurestore.monitor.model import to_json
 
-    project, store = _store_of_project()
-    report = freshness_report(project, store)
+    skip_typechecks()  # reads the registry only: Feast without typeguard's instrumentation
+    from featurestore.project import Project
+    from featurestore.store import open_store
+
+    project = Project.find()
+    report = freshness_report(project, open_store(project))
     if as_json:
         typer.echo(json.dumps(to_json(report), indent=2))
     else:
@@ -105,11 +92,16 @@ def consistency(
     from rich.console import Console
     from rich.table import Table
 
+    from featurestore.feast_import import skip_typechecks
     from featurestore.monitor.consistency import consistency_report
     from featurestore.monitor.model import to_json
 
-    project, store = _store_of_project()
-    report = consistency_report(project, store, views or None, sample, seed)
+    skip_typechecks()
+    from featurestore.project import Project
+    from featurestore.store import open_store
+
+    project = Project.find()
+    report = consistency_report(project, open_store(project), views or None, sample, seed)
     if as_json:
         typer.echo(json.dumps(to_json(report), indent=2))
     else:
