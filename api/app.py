@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.catalog_worker import CatalogWorker
 from api.errors import install_error_handlers
 from api.fastpath import FastPathApp, OnlineFastPath
+from api.freshness_worker import FreshnessWorker
 from api.metrics import Metrics
 from api.middleware import ApiKeyAuth, RequestMetrics, write_routes
 from api.openapi import build_examples, install_openapi
@@ -19,6 +20,7 @@ from api.routes import catalog, health, metrics, online, writes
 from api.settings import ApiSettings
 from api.write_pool import WritePool
 from featurestore.catalog import CatalogCache
+from featurestore.monitor.freshness import freshness_report
 from featurestore.online import AsyncOnlineLookup
 from featurestore.project import Project
 
@@ -39,11 +41,20 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
         app.state.lookup = lookup
         app.state.catalog = CatalogWorker(CatalogCache(lookup.registry.store, settings))
         app.state.write_pool = WritePool(api.write_threads, wait=api.redis_timeout / 2)
+        store = lookup.registry.store
+        freshness = FreshnessWorker(lambda now: freshness_report(settings, store, now))
+        app.state.freshness = freshness
+        if api.stale_header:  # the first answers already know (waits at most WAIT s)
+            await freshness.current()
+            freshness.start()
+            app.state.stale_views = freshness
         examples = asyncio.create_task(build_examples(app))
         try:
             yield
         finally:
             examples.cancel()
+            await freshness.stop()
+            freshness.close()
             app.state.catalog.close()
             app.state.write_pool.close()
             await lookup.registry.stop()
@@ -67,6 +78,7 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
     app.state.settings = settings
     app.state.api_settings = api
     app.state.metrics = Metrics()
+    app.state.stale_views = None  # the FreshnessWorker when FEATURESTORE_STALE_HEADER=1
     install_error_handlers(app)
     install_openapi(app)
     for router in (health.router, online.router, writes.router, metrics.router, catalog.router):

@@ -16,31 +16,44 @@ layers at about 7% of the server's CPU on a 1-entity lookup.
 Under ``featurestore serve`` most requests to this route never reach ASGI: the server's
 protocol (``api.protocol``) answers them inline with ``answer_then``. This middleware
 answers the rest (and every request under another ASGI server or the test client).
+
+With ``FEATURESTORE_STALE_HEADER=1`` (the app's ``state.stale_views``), an answer whose
+requested views include some past their freshness objective names them in
+``x-featurestore-stale`` (``api.lookups.stale_views``: set lookups, no I/O).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import describe_error
-from api.lookups import lookup_then
+from api.lookups import STALE_HEADER, prepare_body, read_then, stale_views
 from api.metrics import Metrics
 from featurestore.errors import InvalidRequestError, RequestTooLargeError
 from featurestore.online import AsyncOnlineLookup
+
+if TYPE_CHECKING:
+    from api.freshness_worker import FreshnessWorker
 
 logger = logging.getLogger(__name__)
 
 PATH = "/get-online-features"
 _ROUTE = SimpleNamespace(path=PATH)  # what the metrics middleware labels the request with
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_STALE = STALE_HEADER.encode()
+
+
+class Answered(Protocol):
+    """Where an answer goes: status, JSON body, and the stale views ("" for none)."""
+
+    def __call__(self, status: int, payload: bytes, stale: str = "") -> None: ...
 
 
 def error_answer(exc: Exception) -> tuple[int, bytes]:
@@ -53,15 +66,24 @@ def error_answer(exc: Exception) -> tuple[int, bytes]:
 
 
 def answer_then(
-    lookup: AsyncOnlineLookup, metrics: Metrics, body: bytes, done: Callable[[int, bytes], None]
+    lookup: AsyncOnlineLookup,
+    metrics: Metrics,
+    body: bytes,
+    done: Answered,
+    freshness: FreshnessWorker | None = None,
 ) -> None:
-    """(status, JSON body) of one ``/get-online-features`` request body, to ``done``: what
-    both this middleware and the inline route of ``api.protocol`` send."""
+    """(status, JSON body, stale views) of one ``/get-online-features`` request body, to
+    ``done``: what both this middleware and the inline route of ``api.protocol`` send.
+    Stale views are named only with ``freshness`` (the header on)."""
     try:
-        parsed = orjson.loads(body)
+        prepared = prepare_body(lookup, metrics, orjson.loads(body))
     except orjson.JSONDecodeError as exc:
         done(*error_answer(InvalidRequestError(f"the body is not valid JSON: {exc}")))
         return
+    except Exception as exc:
+        done(*error_answer(exc))
+        return
+    stale = "" if freshness is None else stale_views(freshness, prepared.plan)
 
     def finished(result: dict[str, Any] | Exception) -> None:
         if isinstance(result, Exception):
@@ -72,14 +94,23 @@ def answer_then(
         except Exception as exc:
             done(*error_answer(exc))
             return
-        done(200, payload)
+        done(200, payload, stale)
 
-    lookup_then(lookup, metrics, parsed, finished)
+    read_then(lookup, metrics, prepared, finished)
 
 
-async def answer(lookup: AsyncOnlineLookup, metrics: Metrics, body: bytes) -> tuple[int, bytes]:
-    future: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
-    answer_then(lookup, metrics, body, lambda status, payload: future.set_result((status, payload)))
+async def answer(
+    lookup: AsyncOnlineLookup,
+    metrics: Metrics,
+    body: bytes,
+    freshness: FreshnessWorker | None = None,
+) -> tuple[int, bytes, str]:
+    future: asyncio.Future[tuple[int, bytes, str]] = asyncio.get_running_loop().create_future()
+
+    def done(status: int, payload: bytes, stale: str = "") -> None:
+        future.set_result((status, payload, stale))
+
+    answer_then(lookup, metrics, body, done, freshness)
     return await future
 
 
@@ -94,13 +125,18 @@ class OnlineFastPath:
             return
         scope["route"] = _ROUTE
         state = scope["app"].state  # set by Starlette before any middleware runs
+        stale = ""
         try:
             body = await self._body(scope, receive)
         except Exception as exc:
             status, payload = error_answer(exc)
         else:
-            status, payload = await answer(state.lookup, state.metrics, body)
+            status, payload, stale = await answer(
+                state.lookup, state.metrics, body, state.stale_views
+            )
         headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
+        if stale:
+            headers.append((_STALE, stale.encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 

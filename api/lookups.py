@@ -4,6 +4,10 @@ Shared by the FastAPI route (which documents it in OpenAPI), ``api.fastpath`` (w
 serves it without the framework's per-request machinery) and ``api.protocol`` (which
 serves it without an ASGI request cycle). The ``*_then`` forms take a callback, so the
 inline route needs no task per request; the async forms await them.
+
+``stale_views`` names the requested feature views past their freshness objective (the
+``x-featurestore-stale`` header, when ``FEATURESTORE_STALE_HEADER=1``): a lookup of each
+view in a set the app's ``FreshnessWorker`` keeps current, no I/O.
 """
 
 from __future__ import annotations
@@ -11,13 +15,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from api.metrics import Metrics
 from featurestore.errors import FeatureStoreError, InvalidRequestError, OnlineStoreUnavailableError
-from featurestore.online import AsyncOnlineLookup, Prepared
+from featurestore.online import AsyncOnlineLookup, Plan, Prepared
+
+if TYPE_CHECKING:
+    from api.freshness_worker import FreshnessWorker
 
 T = TypeVar("T")
+STALE_HEADER = "x-featurestore-stale"
 
 
 def parse_lookup(body: Any) -> tuple[Any, list[str] | None, str | None, bool]:
@@ -57,6 +65,25 @@ def prepare(
         raise
 
 
+def prepare_body(lookup: AsyncOnlineLookup, metrics: Metrics, body: Any) -> Prepared:
+    """The validated request of one ``/get-online-features`` body."""
+    entities, features, service, full = parse_lookup(body)
+    return prepare(lookup, metrics, entities, features, service, full)
+
+
+def stale_views(freshness: FreshnessWorker | None, plan: Plan) -> str:
+    """The views of ``plan`` past their objective, comma-separated ("" for none, and
+    always without ``freshness``, i.e. with the header off)."""
+    if freshness is None:
+        return ""
+    stale = freshness.stale
+    if not stale:
+        return ""
+    return ",".join(
+        view.name for group in plan.groups for view in group.views if view.name in stale
+    )
+
+
 def read_then(
     lookup: AsyncOnlineLookup,
     metrics: Metrics,
@@ -87,8 +114,7 @@ def lookup_then(
     """The answer to one ``/get-online-features`` body, in Feast's format, to ``done``
     (from the event loop; an invalid request's error maybe before this returns)."""
     try:
-        entities, features, service, full = parse_lookup(body)
-        prepared = prepare(lookup, metrics, entities, features, service, full)
+        prepared = prepare_body(lookup, metrics, body)
     except Exception as exc:
         done(exc)
         return

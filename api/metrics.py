@@ -1,4 +1,5 @@
-"""Prometheus metrics of one app: requests per endpoint and per feature service, Redis errors.
+"""Prometheus metrics of one app: requests per endpoint and per feature service, Redis
+errors, and each feature view's freshness (``FreshnessGauges``).
 
 Each app has its own ``CollectorRegistry`` (tests build many apps). With several workers,
 each worker process keeps its own counters; a scrape reads the worker that answers it.
@@ -14,13 +15,20 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, values
-from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
+
+from featurestore.monitor.model import Freshness
 
 
 def _in_process_values() -> None:
@@ -119,6 +127,50 @@ class _Collector(Collector):
             yield metric.collect()
 
 
+class FreshnessGauges(Collector):
+    """Per feature view: its freshness objective, the age of its newest offline event and
+    of what is served (absent when unknown), and whether it is stale, from the report
+    the ``/metrics`` route sets before each scrape (``api.freshness_worker``)."""
+
+    def __init__(self) -> None:
+        self.report: Sequence[Freshness] = ()
+
+    def collect(self) -> Iterator[Metric]:
+        label = ["feature_view"]
+        objective = GaugeMetricFamily(
+            "featurestore_feature_freshness_objective_seconds",
+            "The feature view's freshness objective (monitor.freshness, job header, TTL or "
+            "twice the job's grain).",
+            labels=label,
+        )
+        newest = GaugeMetricFamily(
+            "featurestore_feature_newest_event_age_seconds",
+            "Age of the newest event in the feature view's offline table.",
+            labels=label,
+        )
+        served = GaugeMetricFamily(
+            "featurestore_feature_served_age_seconds",
+            "Age of the newest event the online store can hold for the view (its newest "
+            "offline event, or its last materialization's end when earlier).",
+            labels=label,
+        )
+        stale = GaugeMetricFamily(
+            "featurestore_feature_stale",
+            "1 when the feature view is past its freshness objective or never materialized.",
+            labels=label,
+        )
+        for item in self.report:
+            view = [item.view]
+            objective.add_metric(view, item.objective_seconds)
+            if item.newest_event is not None:
+                age = (item.checked_at - item.newest_event).total_seconds()
+                newest.add_metric(view, age)
+            if item.served_age_seconds is not None:
+                served.add_metric(view, item.served_age_seconds)
+            stale.add_metric(view, 1.0 if item.stale else 0.0)
+        yield from (objective, newest, served, stale)
+
+
 _BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -160,6 +212,8 @@ class Metrics:
         self.redis_errors = _Metric(
             "featurestore_redis_errors", "Redis calls that failed or timed out."
         )
+        self.freshness = FreshnessGauges()
+        self.registry.register(self.freshness)
         self.registry.register(
             _Collector(
                 [

@@ -28,6 +28,9 @@ module:
   401; ``/health`` is open), no ``Origin`` header when CORS is configured;
 - no access log and no concurrency limit configured (uvicorn applies both per request).
 
+An answer names the requested views past their freshness objective in
+``x-featurestore-stale`` as the ASGI path does (``FEATURESTORE_STALE_HEADER=1``).
+
 Metrics are the same as the middleware's (requests by endpoint, method and status, and
 their latency), counted from the end of the request head.
 
@@ -60,7 +63,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from api.fastpath import PATH, FastPathApp, answer_then
+from api.fastpath import PATH, Answered, FastPathApp, answer_then
+from api.lookups import STALE_HEADER
 from api.middleware import OPEN_PATHS, bearer_allowed, key_digests
 from api.settings import ApiSettings
 
@@ -97,7 +101,8 @@ class _InlineCycle:
         self.message_event = _Event()
 
 
-Done = Callable[[int, bytes], None]
+Done = Answered
+_STALE = STALE_HEADER.encode()
 
 
 class _Route(NamedTuple):
@@ -115,6 +120,7 @@ class _Routes:
         api = state.api_settings
         self.lookup = state.lookup
         self.metrics = state.metrics
+        self.freshness = getattr(state, "stale_views", None)  # FEATURESTORE_STALE_HEADER=1
         self.limit: int = api.max_body_bytes
         self.digests = key_digests(api.api_keys) if api.api_keys else None
         self.cors = bool(api.cors_origins)
@@ -124,7 +130,7 @@ class _Routes:
         }
 
     def answer_lookup(self, body: bytes, done: Done) -> None:
-        answer_then(self.lookup, self.metrics, body, done)
+        answer_then(self.lookup, self.metrics, body, done, self.freshness)
 
     def answer_health(self, body: bytes, done: Done) -> None:
         done(200, _HEALTHY)
@@ -320,8 +326,8 @@ class InlineHttpProtocol(HttpToolsProtocol):
         cycle: Any = self.cycle
         started = self._started
 
-        def done(status: int, payload: bytes) -> None:
-            self._respond(cycle, route, started, status, payload)
+        def done(status: int, payload: bytes, stale: str = "") -> None:
+            self._respond(cycle, route, started, status, payload, stale)
 
         route.handler(bytes(body), done)
 
@@ -347,15 +353,23 @@ class InlineHttpProtocol(HttpToolsProtocol):
         return head
 
     def _respond(
-        self, cycle: _InlineCycle, route: _Route, started: float, status: int, payload: bytes
+        self,
+        cycle: _InlineCycle,
+        route: _Route,
+        started: float,
+        status: int,
+        payload: bytes,
+        stale: str = "",
     ) -> None:
         cycle.response_complete = True
         transport = self.transport
         if not transport.is_closing():
-            close = b"" if cycle.keep_alive else b"connection: close\r\n"
+            extra = b"" if cycle.keep_alive else b"connection: close\r\n"
+            if stale:  # the requested views past their freshness objective
+                extra += b"%s: %s\r\n" % (_STALE, stale.encode())
             transport.write(
                 b"%s%s%s%d\r\n%s\r\n%s"
-                % (STATUS_LINE[status], self._head(), _TYPE, len(payload), close, payload)
+                % (STATUS_LINE[status], self._head(), _TYPE, len(payload), extra, payload)
             )
             if not cycle.keep_alive:
                 transport.close()

@@ -13,6 +13,8 @@ FEATURESTORE_API_WORKERS           worker processes of ``featurestore serve`` (d
 FEATURESTORE_HEADER_TIMEOUT        seconds to receive a request's head, then 408 (default 10)
 FEATURESTORE_BODY_TIMEOUT          seconds to receive a request's body, then 408 (default 10)
 FEATURESTORE_MAX_CONNECTIONS_PER_CLIENT  open connections per client IP and worker (default 256)
+FEATURESTORE_STALE_HEADER          1: online answers name the requested feature views past their
+                                   freshness objective in ``x-featurestore-stale`` (default 0)
 """
 
 from __future__ import annotations
@@ -42,6 +44,15 @@ def _number(env: Mapping[str, str], name: str, default: T, kind: Callable[[str],
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, got {env[name]!r}")
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
@@ -60,6 +71,7 @@ class ApiSettings:
     header_timeout: float = 10.0
     body_timeout: float = 10.0
     max_connections_per_client: int = 256
+    stale_header: bool = False
 
     def __post_init__(self) -> None:
         parse_api_keys(self.api_keys)  # a malformed entry stops the start-up, by position
@@ -73,7 +85,8 @@ class ApiSettings:
             f"redis_timeout={self.redis_timeout}, write_threads={self.write_threads}, "
             f"registry_refresh_seconds={self.registry_refresh_seconds}, workers={self.workers}, "
             f"header_timeout={self.header_timeout}, body_timeout={self.body_timeout}, "
-            f"max_connections_per_client={self.max_connections_per_client})"
+            f"max_connections_per_client={self.max_connections_per_client}, "
+            f"stale_header={self.stale_header})"
         )
 
     @classmethod
@@ -94,4 +107,5 @@ class ApiSettings:
             max_connections_per_client=_number(
                 env, "FEATURESTORE_MAX_CONNECTIONS_PER_CLIENT", 256, int
             ),
+            stale_header=_flag(env, "FEATURESTORE_STALE_HEADER"),
         )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.body import read_json
 from api.deps import AppMetrics, Limits, Lookup
-from api.lookups import lookup_document, prepare, read
+from api.lookups import STALE_HEADER, lookup_document, prepare, read, stale_views
 from api.schemas import (
     ErrorResponse,
     GetOnlineFeaturesRequest,
@@ -30,8 +30,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _json(document: Any) -> Response:
-    return Response(orjson.dumps(document), media_type="application/json")
+def _json(document: Any, stale: str = "") -> Response:
+    headers = {STALE_HEADER: stale} if stale else None
+    return Response(orjson.dumps(document), media_type="application/json", headers=headers)
 
 
 @router.post(
@@ -47,7 +48,9 @@ async def get_online_features(
 
     Give `features` ('view:feature', answered in that order) or `feature_service`.
     Statuses: PRESENT, NULL_VALUE (stored null), NOT_FOUND (no row for the entity),
-    OUTSIDE_MAX_AGE (row older than the view's TTL; its value is still returned)."""
+    OUTSIDE_MAX_AGE (row older than the view's TTL; its value is still returned).
+    With `FEATURESTORE_STALE_HEADER=1`, the `x-featurestore-stale` header lists the
+    requested feature views past their freshness objective (absent when none is)."""
     body = await read_json(request, limits.max_body_bytes)
     return _json(await lookup_document(lookup, metrics, body))
 
@@ -77,7 +80,10 @@ async def feature_service_records(
     name: str, request: Request, lookup: Lookup, metrics: AppMetrics, limits: Limits
 ) -> Response:
     """The features of feature service `name`, row-major: `records[i]` maps each entity
-    column and feature to its value for entity `i`; `statuses[i]` gives each feature's status."""
+    column and feature to its value for entity `i`; `statuses[i]` gives each feature's status.
+
+    With `FEATURESTORE_STALE_HEADER=1`, the `x-featurestore-stale` header lists the
+    service's feature views past their freshness objective (absent when none is)."""
     body = await read_json(request, limits.max_body_bytes)
     if not isinstance(body, dict) or "entities" not in body:
         raise InvalidRequestError("the body must be a JSON object with 'entities'")
@@ -98,5 +104,6 @@ async def feature_service_records(
         for i in range(prepared.count)
     ]
     return _json(
-        {"feature_service": name, "feature_names": names, "records": records, "statuses": statuses}
+        {"feature_service": name, "feature_names": names, "records": records, "statuses": statuses},
+        stale_views(request.app.state.stale_views, prepared.plan),
     )

@@ -1,8 +1,12 @@
 """``featurestore monitor``: statistics, drift, trend, freshness, consistency, skew and
 the HTML report of a project's features (``featurestore.monitor``).
 
-Every command only reads: feature tables and Redis are never changed. ``drift`` exits
-with code 2 when a feature crossed its threshold, so a scheduler can retrain on it.
+Every command only reads: feature tables and Redis are never changed. A check that
+finds a problem exits with code 2 (``drift``: a feature crossed its threshold;
+``trend``: its last period did; ``freshness``: a view is past its objective;
+``consistency``: an online value differs from the offline one; ``skew``: served values
+differ from a training set's), so a scheduler or CI job can act on it; bad input is one
+line and exit code 1.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ console = Console() if sys.stdout.isatty() else Console(width=160)  # a log keep
 
 # --- drift and trend -----------------------------------------------------------------
 
-DRIFTED_EXIT = 2
+DRIFTED_EXIT = 2  # a check found a problem
 
 
 def _open() -> tuple[Project, FeatureStore]:
@@ -253,3 +257,92 @@ def _print_trend(report: TrendReport) -> None:
             _spark([p.score for p in result.points][-60:], result.threshold, p_value),
         )  # fmt: skip
     console.print(table)
+
+
+# -- freshness and consistency (featurestore.monitor.freshness, .consistency) ----------
+
+
+def _age(seconds: float | None) -> str:
+    """``3d 4h``, ``2h 5m``, ``40s``: a duration to its two largest units."""
+    if seconds is None:
+        return "-"
+    sign, left = ("-" if seconds < 0 else ""), int(abs(seconds))
+    parts: list[str] = []
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
+        if left >= size or (unit == "s" and not parts):
+            parts.append(f"{left // size}{unit}")
+            left %= size
+    return sign + " ".join(parts[:2])
+
+
+@app.command("freshness")
+def freshness(
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Per feature view: newest event offline, last materialization, age of what is
+    served, and its objective. Exits with code 2 when any view is past its objective."""
+    from featurestore.monitor.freshness import freshness_report
+    from featurestore.monitor.model import to_json
+
+    project, store = _open()
+    report = freshness_report(project, store)
+    if as_json:
+        typer.echo(json.dumps(to_json(report), indent=2))
+    else:
+        table = Table()
+        table.add_column("view", no_wrap=True)
+        for title in ("newest event", "materialized to", "served age", "objective", "status"):
+            table.add_column(title)
+        for item in report:
+            when = [
+                moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+                for moment in (item.newest_event, item.last_materialized)
+            ]
+            status = "[red]stale[/red]" if item.stale else "[green]fresh[/green]"
+            table.add_row(
+                item.view,
+                *when,
+                _age(item.served_age_seconds),
+                f"{_age(item.objective_seconds)} ({item.objective_source})",
+                f"{status} {item.note}".rstrip(),
+            )
+        console.print(table)
+    if any(item.stale for item in report):
+        raise typer.Exit(DRIFTED_EXIT)
+
+
+@app.command("consistency")
+def consistency(
+    views: list[str] = typer.Option(None, "--view", "-v", help="Only these feature views."),
+    sample: int = typer.Option(1000, "--sample", help="Entities sampled per view (at least 1)."),
+    seed: int = typer.Option(0, "--seed", help="Which entities are sampled."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Sampled entities' online values against the offline latest rows as of each view's
+    last materialization, per feature. Exits with code 2 when any value differs or is
+    missing online. Reads only: Redis and the tables are never changed."""
+    from featurestore.monitor.consistency import consistency_report
+    from featurestore.monitor.model import to_json
+
+    project, store = _open()
+    report = consistency_report(project, store, views or None, sample, seed)
+    if as_json:
+        typer.echo(json.dumps(to_json(report), indent=2))
+    else:
+        table = Table()
+        table.add_column("feature", no_wrap=True)
+        for title in ("sampled", "mismatches", "missing online", "mismatch rate"):
+            table.add_column(title, justify="right")
+        for item in report:
+            rate = item.mismatch_rate
+            bad = item.mismatches or item.missing_online
+            table.add_row(
+                f"[red]{item.view}:{item.feature}[/red]" if bad else f"{item.view}:{item.feature}",
+                f"{item.sampled:,}",
+                f"{item.mismatches:,}",
+                f"{item.missing_online:,}",
+                "-" if rate is None else f"{rate:.2%}",
+            )
+        console.print(table)
+    if any(item.mismatches or item.missing_online for item in report):
+        raise typer.Exit(DRIFTED_EXIT)

@@ -161,6 +161,7 @@ class Freshness:
     served_age_seconds: float | None
     stale: bool
     objective_source: str = ""  # "monitor.freshness", "job header", "ttl", "schedule"
+    note: str = ""  # why something is unknown: "never materialized", "no rows offline"...
 
 
 @dataclass(frozen=True)
