@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -15,7 +16,7 @@ from api.fastpath import FastPathApp, OnlineFastPath
 from api.metrics import Metrics
 from api.middleware import ApiKeyAuth, RequestMetrics, write_routes
 from api.openapi import build_examples, install_openapi
-from api.routes import catalog, health, metrics, online, writes
+from api.routes import catalog, health, metrics, monitor, online, writes
 from api.settings import ApiSettings
 from api.write_pool import WritePool
 from featurestore.catalog import CatalogCache
@@ -39,6 +40,7 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
         app.state.lookup = lookup
         app.state.catalog = CatalogWorker(CatalogCache(lookup.registry.store, settings))
         app.state.write_pool = WritePool(api.write_threads, wait=api.redis_timeout / 2)
+        app.state.monitor_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor")
         examples = asyncio.create_task(build_examples(app))
         try:
             yield
@@ -46,6 +48,7 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
             examples.cancel()
             app.state.catalog.close()
             app.state.write_pool.close()
+            app.state.monitor_thread.shutdown(wait=False, cancel_futures=True)
             await lookup.registry.stop()
             await lookup.close()
 
@@ -71,6 +74,7 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
     install_openapi(app)
     for router in (health.router, online.router, writes.router, metrics.router, catalog.router):
         app.include_router(router)
+    app.include_router(monitor.router)  # the monitor page, beside the catalog
     app.add_middleware(OnlineFastPath, max_body_bytes=api.max_body_bytes)
     if api.api_keys:
         routes = write_routes(app.routes)
