@@ -59,10 +59,13 @@ PLOTLY_INLINE = "inline"
 MAX_CATEGORIES = 40  # a categorical histogram draws the labels with the largest shares
 _MIN_HOURS = 1 / 60  # ages are drawn on a log axis: a minute at least
 _MISSING = "&#8211;"  # an en dash, as an entity both HTML and plotly.js read
+_AGE_TICKS = [1 / 60, 5 / 60, 0.25, 1, 2, 6, 12, 24, 48, 168, 720, 8760, 87600]  # hours
+_AGE_LABELS = ["1 min", "5 min", "15 min", "1 h", "2 h", "6 h", "12 h", "1 d", "2 d", "1 w"]
+_AGE_LABELS += ["30 d", "1 y", "10 y"]
 _P_FLOOR = 1e-16  # p-values below this are drawn at it (a log axis has no zero)
 
 _INK, _REFERENCE, _CURRENT = "#1d2330", "#98a2b3", "#2f6fed"
-_BAD, _GOOD, _WARN = "#d92d20", "#067647", "#b54708"
+_BAD, _GOOD, _WARN, _LATE_OFFLINE = "#d92d20", "#067647", "#b54708", "#f97066"
 _PALETTE = (_WARN, _CURRENT, "#7a5af8", "#0e9384", "#c11574", _REFERENCE)
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 _AXIS = {"gridcolor": "#eef0f3", "linecolor": "#d0d5dd", "zeroline": False, "automargin": True}
@@ -266,7 +269,7 @@ def _age(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds):
         return _MISSING
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
+        if seconds >= 2 * size:
             value = seconds / size
             return f"{value:.1f} {unit}" if value < 10 else f"{value:,.0f} {unit}"
     return f"{seconds:.0f} s"
@@ -291,9 +294,9 @@ def _score_text(feature: FeatureDrift) -> str:
     if feature.score is None:
         return f"{method}: not scored"
     if p_value:
-        sign = "<" if feature.drifted else "≥"
+        sign = "&lt;" if feature.drifted else "≥"
         return f"{method} p = {_num(feature.score, True)} {sign} {_num(feature.threshold, True)}"
-    sign = ">" if feature.drifted else "≤"
+    sign = "&gt;" if feature.drifted else "≤"
     return f"{method} = {_num(feature.score)} {sign} {_num(feature.threshold)}"
 
 
@@ -604,7 +607,7 @@ def _trend_plot(page: _Page, trend: FeatureTrend) -> str:
         "mode": "lines",
         "name": f"threshold {_num(trend.threshold, p_value)}",
         "meta": "threshold",
-        "x": [xs[0], xs[-1]],
+        "x": [xs[0], _plot_time(trend.points[-1].end)],  # a single period's too
         "y": [trend.threshold, trend.threshold],
         "line": {"color": _BAD, "width": 1.5, "dash": "dash"},
         "hoverinfo": "skip",
@@ -630,8 +633,9 @@ def _freshness_ratio(freshness: Freshness) -> float:
 
 
 def _age_bars(
-    name: str, views: Sequence[Freshness], ages: Sequence[float | None], color: str
+    name: str, views: Sequence[Freshness], ages: Sequence[float | None], color: str, late: str
 ) -> dict[str, Any]:
+    """Bars of ages in hours, ``late`` where past the view's objective."""
     past = [a is not None and a > f.objective_seconds for a, f in zip(ages, views, strict=True)]
     return {
         "type": "bar",
@@ -641,7 +645,7 @@ def _age_bars(
         "x": [_hours(a) for a in ages],
         "text": [_age(a) for a in ages],
         "textposition": "none",
-        "marker": {"color": [_BAD if p else color for p in past]},
+        "marker": {"color": [late if p else color for p in past]},
         "hovertemplate": f"%{{y}}<br>{name}: %{{text}}<extra></extra>",
     }
 
@@ -662,14 +666,20 @@ def _freshness_section(page: _Page, freshness: Sequence[Freshness]) -> str:
         "hovertemplate": "%{y}<br>objective: %{text}<extra></extra>",
     }
     data = [
-        _age_bars("served age", views, [f.served_age_seconds for f in views], _CURRENT),
-        _age_bars("newest offline event's age", views, [_event_age(f) for f in views], _REFERENCE),
+        _age_bars("served age", views, [f.served_age_seconds for f in views], _CURRENT, _BAD),
+        _age_bars(
+            "newest offline event's age",
+            views,
+            [_event_age(f) for f in views],
+            _REFERENCE,
+            _LATE_OFFLINE,
+        ),
         objective,
     ]
     layout = {
-        "title": _title("age per view, in hours (log scale): red is past the objective"),
+        "title": _title("age per view (log scale): red is past the objective"),
         "barmode": "group",
-        "xaxis": {"type": "log", "title": {"text": "hours"}},
+        "xaxis": {"type": "log", "tickvals": _AGE_TICKS, "ticktext": _AGE_LABELS},
         "yaxis": {"autorange": "reversed"},
         "margin": {**_MARGIN, "l": 140},
     }
@@ -777,7 +787,7 @@ def _quarantine_section(page: _Page, quarantine: Quarantine | None, note: str) -
                 "y": [p.rate for p in rates],
                 "text": hover,
                 "hovertemplate": "%{text}<extra></extra>",
-                "line": {"color": _PALETTE[i % len(_PALETTE)], "width": 2, "shape": "hv"},
+                "line": {"color": _PALETTE[i % len(_PALETTE)], "width": 2},
             }
         )
         rules: dict[str, int] = {}
@@ -877,7 +887,7 @@ _SCRIPT = """
     return;
   }
   const specs = JSON.parse(document.getElementById("plots").textContent);
-  const config = { displaylogo: false, responsive: true };
+  const config = { displayModeBar: false, responsive: true };
   Promise.all(specs.map((s) => Plotly.newPlot(s.id, s.data, s.layout, config)))
     .then(() => { body.dataset.ready = "true"; })
     .catch((error) => { body.dataset.ready = "error"; console.error(error); });
