@@ -38,13 +38,15 @@ def report(
     from featurestore.feast_import import skip_typechecks
     from featurestore.project import Project
 
+    target = Path(output)
+    if not target.parent.is_dir():  # before the work, not after it
+        raise FeatureStoreError(f"cannot write the report to {target}: no folder {target.parent}")
     skip_typechecks()  # reads the registry only
     from featurestore.monitor.report import build_report
     from featurestore.store import open_store
 
     project = Project.find()
     page = build_report(project, open_store(project), feature_service, reference, current)
-    target = Path(output)
     try:
         target.write_text(page, encoding="utf-8")
     except OSError as exc:

@@ -280,8 +280,12 @@ def _hours(seconds: float | None) -> float | None:
 
 
 def _window(window: Window) -> str:
+    """The window's label, and its dates unless the label says them."""
+    start, end = _when(window.start), _when(window.end)
+    if window.label and start in window.label:
+        return _e(window.label)
     label = f"{_e(window.label)} " if window.label else ""
-    return f"{label}<span class='muted'>{_when(window.start)} → {_when(window.end)}</span>"
+    return f"{label}<span class='muted'>{start} → {end}</span>"
 
 
 def _anchor(name: str) -> str:
@@ -412,6 +416,7 @@ def _overview(
     for f in features:
         tone, label = _status(f)
         skew = skews.get((f.view, f.feature))
+        skew_cell = f"<td class='num'>{_pct(skew.differing_rate) if skew else _MISSING}</td>"
         rows.append(
             f"<tr class='feature-row' data-feature='{_e(f.name)}'>"
             f"<td><span class='dot {tone}'></span>"
@@ -419,12 +424,13 @@ def _overview(
             f"<td>{_e(f.kind)}</td><td>{_score_text(f)}</td>"
             f"<td><span class='badge {tone}'>{label}</span></td>"
             f"<td class='num'>{f.reference_rows:,}</td><td class='num'>{f.current_rows:,}</td>"
-            f"<td class='num'>{_pct(skew.differing_rate) if skew else _MISSING}</td></tr>"
+            f"{skew_cell if skews else ''}</tr>"
         )
+    skew_head = "<th class='num'>served values differing</th>" if skews else ""
     head = (
         "<tr><th>feature</th><th>kind</th><th>score</th><th>status</th>"
         "<th class='num'>reference rows</th><th class='num'>current rows</th>"
-        "<th class='num'>served values differing</th></tr>"
+        f"{skew_head}</tr>"
     )
     return (
         "<section id='overview' class='panel'><h2>Features, worst first</h2>"

@@ -12,9 +12,12 @@ import base64
 import html
 import json
 import math
+import os
 import re
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -39,6 +42,7 @@ from featurestore.monitor.model import (
     Window,
 )
 from featurestore.monitor.report import render_report
+from featurestore.project import Project
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 SERVICE = "departure_delay_model"
@@ -50,6 +54,7 @@ REFERENCE = Window(datetime(2013, 1, 1, tzinfo=UTC), T0, "training set train.par
 CURRENT = Window(T0 + 20 * DAY, T0 + 30 * DAY, "2013-06-21..2013-07-01")
 NOW = datetime(2013, 7, 1, 6, tzinfo=UTC)
 BUNDLE_BANNER = get_plotlyjs()[:40]  # "/**\n* plotly.js v2.x.y ..."
+FEATURESTORE = str(Path(sys.executable).with_name("featurestore"))
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,7 @@ def drift_report() -> DriftReport:
 
 
 def trend_report() -> TrendReport:
-    def points(scores: list[float | None], method: str, threshold: float) -> list[TrendPoint]:
+    def points(scores: Sequence[float | None], method: str, threshold: float) -> list[TrendPoint]:
         out = []
         for i, score in enumerate(scores):
             drifted = None
@@ -367,7 +372,7 @@ def test_summary_counts_drifted_unscored_and_stale(page: str) -> None:
     assert "<span id='stale-count'>2</span> / 3" in page
     assert "<h1 id='service'>departure_delay_model</h1>" in page
     assert "training set train.parquet" in page and "2013-01-01 → 2013-06-01" in page
-    assert "2013-06-21..2013-07-01" in page
+    assert "2013-06-21..2013-07-01" in page and "2013-06-21 → 2013-07-01" not in page  # said
     assert "7.0%" in page  # the worst skew: 87 of 1,250
     assert "11%" in page  # flights' latest quarantine rate
 
@@ -501,6 +506,8 @@ def test_missing_results_show_their_notes() -> None:
     )
     assert "no reference data" in page and "no served vectors logged yet" in page
     assert "id='quarantine'" not in page  # neither results nor a note
+    assert "served values differing" in render()
+    assert "served values differing" not in render(skew=None)  # no empty column
     assert plot_specs(page) == []
     assert "<span id='drifted-count'>0</span> / 0" in page
     noted = render(quarantine=None, notes={"quarantine": "no statistics for flights"})
@@ -612,3 +619,48 @@ def test_the_page_in_headless_chromium(page: str, tmp_path: Path) -> None:
         full_screenshot(browser, ARTIFACTS / "monitor-report-full.png")
     assert (ARTIFACTS / "monitor-report.png").stat().st_size > 20_000
     assert (ARTIFACTS / "monitor-report-full.png").stat().st_size > 100_000
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+def cli(*args: str, cwd: Path, redis_url: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEATURESTORE_")}
+    if redis_url:
+        env["FEATURESTORE_REDIS_URL"] = redis_url
+    return subprocess.run(
+        [FEATURESTORE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def one_line_error(done: subprocess.CompletedProcess[str], *says: str) -> None:
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    for text in says:
+        assert text in lines[0], lines[0]
+
+
+def test_the_command_refuses_a_folder_that_does_not_exist_before_any_work(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "report.html"
+    done = cli("monitor", "report", "any_model", "--output", str(target), cwd=tmp_path)
+    one_line_error(done, f"cannot write the report to {target}: no folder {target.parent}")
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_the_command_writes_one_offline_file(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    pytest.importorskip("featurestore.monitor.drift")
+    demo: Project = request.getfixturevalue("demo_project")
+    target = tmp_path / "report.html"
+    args = ("--project", str(demo.root), "monitor", "report", "departure_delay_model")
+    done = cli(*args, "-o", str(target), cwd=tmp_path, redis_url=demo.redis_url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)"
+    page = target.read_text(encoding="utf-8")
+    assert page.count(BUNDLE_BANNER) == 1 and "<script src" not in page
+    assert "<h1 id='service'>departure_delay_model</h1>" in page
+    unknown = cli(*args[:-1], "nope", "-o", str(target), cwd=tmp_path, redis_url=demo.redis_url)
+    one_line_error(unknown, "unknown feature service 'nope'", "departure_delay_model")
