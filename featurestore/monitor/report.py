@@ -122,11 +122,10 @@ def render_report(
     trends = {(t.view, t.feature): t for t in trend.features} if trend else {}
     skews = {(s.view, s.feature): s for s in skew.features} if skew else {}
     trend_note = notes.get("trend") or ("no trend for this feature" if trend else "no trend")
-    cards = [
-        _feature_card(page, f, trends.get(key), skews.get(key), trend_note)
-        for f in features
-        for key in [(f.view, f.feature)]
-    ]
+    cards = []
+    for f in features:
+        key = (f.view, f.feature)
+        cards.append(_feature_card(page, f, trends.get(key), skews.get(key), trend_note))
     sections = [
         _summary(features, freshness, skew, quarantine),
         _overview(features, skews, notes.get("drift", "")),
