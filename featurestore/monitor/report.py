@@ -57,6 +57,7 @@ __all__ = ["PLOTLY_INLINE", "QuarantineRate", "build_report", "render_report"]
 
 PLOTLY_INLINE = "inline"
 MAX_CATEGORIES = 40  # a categorical histogram draws the labels with the largest shares
+WEEKLY_AFTER = 120  # days from the reference's end to the newest event: a trend per week
 _MIN_HOURS = 1 / 60  # ages are drawn on a log axis: a minute at least
 _MISSING = "&#8211;"  # an en dash, as an entity both HTML and plotly.js read
 _AGE_TICKS = [1 / 60, 5 / 60, 0.25, 1, 2, 6, 12, 24, 48, 168, 720, 8760, 87600]  # hours
@@ -148,20 +149,32 @@ def build_report(
     plotly_js: str = PLOTLY_INLINE,
 ) -> str:
     """The report of ``feature_service``: drift between the ``reference`` and ``current``
-    windows (as ``featurestore monitor drift`` takes them), its trend per day against the
-    reference, the freshness of its views, the skew of what the API served (a note when
-    nothing was logged) and the quarantine rates of its views' tables."""
+    windows (written as ``featurestore monitor drift`` takes them), its trend against the
+    reference (per day, per week past ``WEEKLY_AFTER`` days), the freshness of its views,
+    the skew of what the API served (a note when nothing was logged) and the quarantine
+    rates of its views' tables."""
     from featurestore.errors import FeatureStoreError
-    from featurestore.monitor.drift import drift_report, trend_report
+    from featurestore.monitor.drift import (
+        drift_report,
+        newest_event,
+        service_sources,
+        trend_report,
+    )
     from featurestore.monitor.freshness import freshness_report
     from featurestore.monitor.skew import skew_report
     from featurestore.monitor.stats import quarantine_rates
     from featurestore.monitor.windows import resolve_windows
 
-    views = _service_views(store, feature_service)
-    ref, cur = resolve_windows(project, store, feature_service, reference, current)
+    sources = service_sources(project, store, feature_service)  # an unknown one: an error
+    newest = newest_event(sources)
+    windows = resolve_windows(reference, current, newest)
+    ref, cur = windows.reference, windows.current
     drift = drift_report(project, store, feature_service, ref, cur)
-    trend = trend_report(project, store, feature_service, ref)
+    days = ((newest or ref.end) - ref.end).days
+    trend = trend_report(
+        project, store, feature_service, ref, "week" if days > WEEKLY_AFTER else "day"
+    )
+    views = {source.view for source in sources}
     freshness = [f for f in freshness_report(project, store) if f.view in views]
     notes: dict[str, str] = {}
     skew: SkewReport | None = None
@@ -171,29 +184,13 @@ def build_report(
         if "no served vectors" not in str(exc).lower():
             raise
         notes["skew"] = str(exc)
-    tables = sorted({_table_name(store, view) for view in views} - {""})
+    tables = sorted({Path(s.path.rstrip("/")).name.removesuffix(".parquet") for s in sources})
     quarantine = {t: rates for t in tables if (rates := quarantine_rates(project, t, ref.start))}
     if not quarantine:
         notes["quarantine"] = "no quarantine statistics recorded for these views' tables"
     return render_report(
         feature_service, drift, trend, freshness, skew, quarantine, plotly_js=plotly_js, notes=notes
     )
-
-
-def _service_views(store: FeatureStore, name: str) -> list[str]:
-    """The views a feature service reads (``UnknownFeatureServiceError`` if unknown)."""
-    from featurestore.errors import UnknownFeatureServiceError
-
-    services = {service.name: service for service in store.list_feature_services()}
-    if name not in services:
-        raise UnknownFeatureServiceError(name, known=list(services))
-    return [projection.name for projection in services[name].feature_view_projections]
-
-
-def _table_name(store: FeatureStore, view: str) -> str:
-    """The feature table a view reads (``data/features/<table>.parquet``), or ``""``."""
-    path = str(getattr(store.get_feature_view(view).batch_source, "path", "") or "")
-    return Path(path).stem if path.endswith(".parquet") else ""
 
 
 # -- order and formatting --------------------------------------------------------------
@@ -214,17 +211,23 @@ def _severity(feature: FeatureDrift) -> float:
 
 
 def _scored(feature: FeatureDrift) -> bool:
-    return feature.drifted is not None and feature.score is not None
+    """Whether the feature was judged: by its score, or by an alert without one."""
+    return feature.drifted is not None
+
+
+def _alerts(feature: FeatureDrift) -> tuple[str, ...]:
+    """Checks beyond the score that fired (a float column turned int)."""
+    return tuple(getattr(feature, "alerts", ()) or ())
 
 
 def _order(feature: FeatureDrift) -> tuple[int, float, str]:
-    group = (0 if feature.drifted else 1) if _scored(feature) else 2
+    group = 2 if feature.drifted is None else 0 if feature.drifted else 1
     return group, -_severity(feature), feature.name
 
 
 def _status(feature: FeatureDrift) -> tuple[str, str]:
     """(css class, label)."""
-    if not _scored(feature):
+    if feature.drifted is None:
         return "unscored", "not scored"
     return ("bad", "drifted") if feature.drifted else ("good", "ok")
 
@@ -295,11 +298,12 @@ def _anchor(name: str) -> str:
 def _score_text(feature: FeatureDrift) -> str:
     method, p_value = _e(feature.method), _is_p_value(feature.method)
     if feature.score is None:
-        return f"{method}: not scored"
+        return f"{method}: no score"
+    past = _severity(feature) > 0  # the score's side of the threshold (an alert aside)
     if p_value:
-        sign = "&lt;" if feature.drifted else "≥"
+        sign = "&lt;" if past else "≥"
         return f"{method} p = {_num(feature.score, True)} {sign} {_num(feature.threshold, True)}"
-    sign = "&gt;" if feature.drifted else "≤"
+    sign = "&gt;" if past else "≤"
     return f"{method} = {_num(feature.score)} {sign} {_num(feature.threshold)}"
 
 
@@ -416,12 +420,18 @@ def _overview(
         tone, label = _status(f)
         skew = skews.get((f.view, f.feature))
         skew_cell = f"<td class='num'>{_pct(skew.differing_rate) if skew else _MISSING}</td>"
+        alerts = _alerts(f)
+        alert = (
+            f" <span class='badge bad' title='{_e('; '.join(alerts))}'>alert</span>"
+            if alerts
+            else ""
+        )
         rows.append(
             f"<tr class='feature-row' data-feature='{_e(f.name)}'>"
             f"<td><span class='dot {tone}'></span>"
             f"<a class='ref' href='#{_anchor(f.name)}'>{_e(f.name)}</a></td>"
             f"<td>{_e(f.kind)}</td><td>{_score_text(f)}</td>"
-            f"<td><span class='badge {tone}'>{label}</span></td>"
+            f"<td><span class='badge {tone}'>{label}</span>{alert}</td>"
             f"<td class='num'>{f.reference_rows:,}</td><td class='num'>{f.current_rows:,}</td>"
             f"{skew_cell if skews else ''}</tr>"
         )
@@ -471,6 +481,7 @@ def _feature_card(
 ) -> str:
     tone, label = _status(feature)
     reason = f"<p class='reason'>{_e(feature.reason)}</p>" if feature.reason else ""
+    reason += "".join(f"<p class='alert'>{_e(alert)}</p>" for alert in _alerts(feature))
     if feature.reference is not None or feature.current is not None:
         histogram = _histogram_plot(page, feature)
     else:
@@ -870,6 +881,8 @@ a.ref { color:var(--accent); text-decoration:none; } a.ref:hover { text-decorati
 .facts { margin:8px 0 0; font-size:13px; }
 .reason { margin:8px 0 0; padding:6px 10px; background:var(--warn-bg); color:var(--warn);
   border-radius:6px; }
+.alert { margin:8px 0 0; padding:6px 10px; background:var(--bad-bg); color:var(--bad);
+  border-radius:6px; font-weight:600; }
 .muted { color:var(--muted); }
 .plots { display:grid; grid-template-columns:1fr 1fr; gap:12px; margin-top:10px; }
 .placeholder { display:flex; align-items:center; justify-content:center; min-height:120px;

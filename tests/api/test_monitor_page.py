@@ -82,6 +82,14 @@ def test_both_routes_need_a_read_key(online_repo: OnlineRepo) -> None:  # noqa: 
         assert keyed.get(plotly_address(), headers=headers).status_code == 200
 
 
+def test_a_service_whose_tables_hold_nothing_is_a_4xx(client: TestClient) -> None:
+    """The small repo was never ingested: its views' Parquet tables do not exist."""
+    pytest.importorskip("featurestore.monitor.drift")
+    answer = client.get("/monitor/ranking_model")
+    assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
+    assert set(answer.json()) == {"detail", "code"}
+
+
 # -- with the monitor's drift: the demo's model ----------------------------------------
 
 

@@ -116,6 +116,7 @@ EXPECTED_ORDER = [
     "carrier_daily:cancel_rate_7d",  # ks p 1e-6 < 0.05: log ratio 10.8
     "flights:dep_hour",  # psi 2.5 > 0.2: 2.5
     "weather_hourly:temp",  # wasserstein 0.34 > 0.1: 1.2
+    "flights:air_time",  # wasserstein 0.02, but an alert: drifted, -1.6
     "weather_hourly:humidity",  # wasserstein 0.095 <= 0.1: -0.05
     "weather_hourly:wind_speed",  # wasserstein 0.04: -0.9
     "carrier_daily:carrier",  # jensenshannon 0.02: -1.6
@@ -123,6 +124,14 @@ EXPECTED_ORDER = [
     "plane_daily:seats",  # ks p 0.9 >= 0.05: -2.9
     "weather_hourly:visib",  # not scored
 ]
+
+
+@dataclass(frozen=True)
+class AlertedDrift(FeatureDrift):  # FeatureDrift.alerts on the lead's branch
+    alerts: tuple[str, ...] = ()
+
+
+WHOLE = "dep_delay's values turned into whole numbers (a float column now holds ints?)"
 
 
 def drift_report() -> DriftReport:
@@ -199,6 +208,8 @@ def drift_report() -> DriftReport:
             current=Histogram((4, 3), labels=("<i>x</i>", "&amp;")),
         ),
     ]
+    air_time = feature("flights", "air_time", "wasserstein", 0.1, 0.02, reference=numeric(0))
+    features.append(AlertedDrift(**{**vars(air_time), "drifted": True, "alerts": (WHOLE,)}))
     return DriftReport(REFERENCE, CURRENT, features, feature_service=SERVICE)
 
 
@@ -367,7 +378,7 @@ def test_worst_first(page: str) -> None:
 
 
 def test_summary_counts_drifted_unscored_and_stale(page: str) -> None:
-    assert "<span id='drifted-count'>3</span> / 8" in page
+    assert "<span id='drifted-count'>4</span> / 9" in page
     assert "<span id='unscored-count'>1</span>" in page
     assert "<span id='stale-count'>2</span> / 3" in page
     assert "<h1 id='service'>departure_delay_model</h1>" in page
@@ -382,7 +393,7 @@ def test_unscored_feature_shows_its_reason(page: str) -> None:
     assert "not scored" in visib
     assert "not enough data: 3 current rows, ks needs 20" in visib
     assert "class='reason'" in visib
-    assert "ks: not scored" in visib
+    assert "ks: no score" in visib
     assert "<span title='not enough data: 3 current rows, ks needs 20'>n/a</span>" in visib
 
 
@@ -396,6 +407,14 @@ def test_scores_read_the_right_way_round(page: str) -> None:
     assert "first drifted period: 2013-06-06" in temp
     assert "0.0% of 1,250 served values differ" in temp
     assert "badge good'>ok" in card(page, "plane_daily:seats")
+
+
+def test_an_alert_drifts_a_feature_whatever_its_score(page: str) -> None:
+    air_time = card(page, "flights:air_time")
+    assert "badge bad'>drifted" in air_time and "wasserstein = 0.02 ≤ 0.1" in air_time
+    assert f"<p class='alert'>{html.escape(WHOLE, quote=True)}</p>" in air_time
+    row = page[page.index("<tr class='feature-row' data-feature='flights:air_time'>") :]
+    assert "class='badge bad' title=" in row[: row.index("</tr>")]
 
 
 def test_names_are_escaped_in_the_page_and_in_the_plots(page: str) -> None:
@@ -519,7 +538,7 @@ def test_missing_results_show_their_notes() -> None:
 
 def test_every_figure_is_valid_plotly(page: str) -> None:
     specs = plot_specs(page)
-    assert len(specs) == 9 + 4 + 3  # histograms, trends, freshness + skew + quarantine
+    assert len(specs) == 10 + 4 + 3  # histograms, trends, freshness + skew + quarantine
     for spec in specs:
         go.Figure(data=spec["data"], layout=spec["layout"])  # raises on an unknown property
     ids = [s["id"] for s in specs]
