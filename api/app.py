@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -16,7 +17,7 @@ from api.freshness_worker import FreshnessWorker
 from api.metrics import Metrics
 from api.middleware import ApiKeyAuth, RequestMetrics, write_routes
 from api.openapi import build_examples, install_openapi
-from api.routes import catalog, health, metrics, online, writes
+from api.routes import catalog, health, metrics, monitor, online, writes
 from api.settings import ApiSettings
 from api.write_pool import WritePool
 from featurestore.catalog import CatalogCache
@@ -48,6 +49,7 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
             await freshness.current()
             freshness.start()
             app.state.stale_views = freshness
+        app.state.monitor_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor")
         examples = asyncio.create_task(build_examples(app))
         try:
             yield
@@ -57,6 +59,7 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
             freshness.close()
             app.state.catalog.close()
             app.state.write_pool.close()
+            app.state.monitor_thread.shutdown(wait=False, cancel_futures=True)
             await lookup.registry.stop()
             await lookup.close()
 
@@ -83,6 +86,7 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
     install_openapi(app)
     for router in (health.router, online.router, writes.router, metrics.router, catalog.router):
         app.include_router(router)
+    app.include_router(monitor.router)  # the monitor page, beside the catalog
     app.add_middleware(OnlineFastPath, max_body_bytes=api.max_body_bytes)
     if api.api_keys:
         routes = write_routes(app.routes)

@@ -19,6 +19,7 @@ from api.log_throttle import LogThrottle
 from featurestore.errors import (
     ConfigError,
     FeatureStoreError,
+    MonitorError,
     OnlineStoreUnavailableError,
     RequestError,
     RequestTooLargeError,
@@ -36,6 +37,7 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (UnknownObjectError, 404),
     (RequestTooLargeError, 413),
     (RequestError, 422),
+    (MonitorError, 422),  # a window with no rows, a window it cannot read
     (OnlineStoreUnavailableError, 503),
     (ServerBusyError, 503),
     (ConfigError, 500),

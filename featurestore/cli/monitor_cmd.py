@@ -346,3 +346,36 @@ def consistency(
         console.print(table)
     if any(item.mismatches or item.missing_online for item in report):
         raise typer.Exit(DRIFTED_EXIT)
+
+
+# -- report ---------------------------------------------------------------------------
+
+
+@app.command("report")
+def report(
+    feature_service: str = typer.Argument(..., help="The feature service (model) to report on."),
+    output: str = typer.Option("report.html", "--output", "-o", help="The HTML file to write."),
+    reference: str = typer.Option(
+        None, help="The reference window (as for drift; default: the previous period)."
+    ),
+    current: str = typer.Option(None, help="The current window (as for drift)."),
+) -> None:
+    """Write the HTML report of a model's features: drift, trend, freshness, skew.
+
+    One file that opens in any browser offline (plotly.js is inside it); the API serves
+    the same page at /monitor/MODEL.
+    """
+    from featurestore.errors import FeatureStoreError
+
+    target = Path(output)
+    if not target.parent.is_dir():  # before the work, not after it
+        raise FeatureStoreError(f"cannot write the report to {target}: no folder {target.parent}")
+    from featurestore.monitor.report import build_report
+
+    project, store = _open()
+    page = build_report(project, store, feature_service, reference, current)
+    try:
+        target.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise FeatureStoreError(f"cannot write the report to {target}: {exc.strerror}") from None
+    typer.echo(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import duckdb
 import numpy as np
 
 from featurestore import sql
@@ -51,7 +52,6 @@ from featurestore.monitor.model import (
 )
 
 if TYPE_CHECKING:
-    import duckdb
     from feast import FeatureStore
 
     from featurestore.project import Project
@@ -172,9 +172,11 @@ def newest_event(sources: Iterable[ViewSource]) -> datetime | None:
     try:
         newest: datetime | None = None
         for source in sources:
-            row = con.execute(
-                f"SELECT max({sql.ident(source.timestamp)}) FROM {sql.parquet_scan(source.path)}"
-            ).fetchone()
+            try:
+                ts, scan = sql.ident(source.timestamp), sql.parquet_scan(source.path)
+                row = con.execute(f"SELECT max({ts}) FROM {scan}").fetchone()
+            except duckdb.Error:  # no table yet (never ingested): no events
+                continue
             moment = _utc(row[0]) if row and row[0] is not None else None
             if moment is not None and (newest is None or moment > newest):
                 newest = moment
@@ -429,8 +431,6 @@ def _distributions(
         if categorical:
             out |= _categorical(con, categorical)
     except Exception as exc:
-        import duckdb
-
         if isinstance(exc, duckdb.Error):
             raise MonitorError(f"cannot read feature view {source.view!r} ({source.path}): "
                                f"{str(exc).splitlines()[0]}") from None  # fmt: skip

@@ -167,5 +167,5 @@ def test_the_spec_describes_the_server(rows: OnlineRepo, auth: str, figures: Fig
         server_errors=sum(n for status, n in outcome.statuses.items() if status >= 500),
         problems=len(outcome.problems),
     )
-    assert len(outcome.operations) == 15, sorted(outcome.operations)
+    assert len(outcome.operations) == 16, sorted(outcome.operations)
     assert not outcome.problems, "\n".join(dict.fromkeys(outcome.problems))
