@@ -19,6 +19,7 @@ from api.routes import catalog, health, metrics, online, writes
 from api.settings import ApiSettings
 from api.write_pool import WritePool
 from featurestore.catalog import CatalogCache
+from featurestore.monitor.serving_log import ServingLog, serving_log_config
 from featurestore.online import AsyncOnlineLookup
 from featurestore.project import Project
 
@@ -26,6 +27,7 @@ from featurestore.project import Project
 def create_app(settings: Project, api_settings: ApiSettings | None = None) -> FastAPI:
     """The API for one project; ``api_settings`` default to the environment's."""
     api = ApiSettings.from_env() if api_settings is None else api_settings
+    log_config = serving_log_config(settings)  # a bad FEATURESTORE_SERVING_LOG_RATE fails here
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -39,11 +41,16 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
         app.state.lookup = lookup
         app.state.catalog = CatalogWorker(CatalogCache(lookup.registry.store, settings))
         app.state.write_pool = WritePool(api.write_threads, wait=api.redis_timeout / 2)
+        metrics: Metrics = app.state.metrics
+        metrics.serving_log = ServingLog.open(settings, lookup.registry.store, log_config)
         examples = asyncio.create_task(build_examples(app))
         try:
             yield
         finally:
             examples.cancel()
+            log, metrics.serving_log = metrics.serving_log, None
+            if log is not None:
+                await asyncio.to_thread(log.close)  # writes what is still queued
             app.state.catalog.close()
             app.state.write_pool.close()
             await lookup.registry.stop()
