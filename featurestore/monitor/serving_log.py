@@ -271,6 +271,7 @@ class _Buffer:
         self.batches: list[pa.RecordBatch] = []
         self.rows = 0  # entity rows, in batches and lists
         self.requests = 0
+        self.lost = 0  # requests dropped because their values did not convert
         self.first = self.last = 0  # served_at, microseconds
         self._reset()
 
@@ -285,17 +286,22 @@ class _Buffer:
 
     def add(self, served_us: int, request: int, prepared: Prepared, document: Any) -> None:
         count = prepared.count
-        results = document["results"]
         offset = len(prepared.entities)
+        results = document["results"][offset:]
+        keys = [prepared.entities[key] for key, _ in self.shape.join_keys]
+        parts = [(r["values"], r["statuses"], r["event_timestamps"]) for r in results]
+        lengths = {len(part) for columns in parts for part in columns} | {len(k) for k in keys}
+        if len(parts) != len(self.shape.features) or lengths != {count}:
+            raise ValueError("the answer does not match its request")
+        # Checked first: a sample is added whole or not at all.
         self.served += [served_us] * count
         self.request_ids += [request] * count
-        for column, (key, _) in zip(self.keys, self.shape.join_keys, strict=True):
-            column += prepared.entities[key]
-        for index in range(len(self.shape.features)):
-            result = results[offset + index]
-            self.values[index] += result["values"]
-            self.statuses[index] += result["statuses"]
-            self.times[index] += result["event_timestamps"]
+        for column, values in zip(self.keys, keys, strict=True):
+            column += values
+        for index, (values, statuses, times) in enumerate(parts):
+            self.values[index] += values
+            self.statuses[index] += statuses
+            self.times[index] += times
         if not self.requests:
             self.first = served_us
         self.last = served_us
@@ -305,9 +311,23 @@ class _Buffer:
             self.convert()
 
     def convert(self) -> None:
-        """The rows still in lists as one record batch."""
+        """The rows still in lists as one record batch. Rows that do not fit their types
+        are dropped (counted in ``lost``, logged), never the whole buffer."""
         if not self.served:
             return
+        try:
+            batch = self._batch()
+        except Exception:
+            logger.exception("serving log: sampled answers could not be converted; dropped")
+            lost = len(set(self.request_ids))
+            self.lost += lost
+            self.requests -= lost
+            self.rows -= len(self.served)
+        else:
+            self.batches.append(batch)
+        self._reset()
+
+    def _batch(self) -> pa.RecordBatch:
         shape = self.shape
         names = [f.ref for f in shape.features]
         count = len(self.served)
@@ -336,8 +356,7 @@ class _Buffer:
                 [pa.array(t, pa.string()).cast(_EVENT_TIME) for t in self.times], names=names
             ),
         ]
-        self._reset()
-        self.batches.append(pa.RecordBatch.from_arrays(columns, schema=shape.schema))
+        return pa.RecordBatch.from_arrays(columns, schema=shape.schema)
 
     def table(self) -> pa.Table:
         self.convert()
@@ -539,6 +558,7 @@ class ServingLog:
                 self.failed += buffer.requests
             else:
                 self.written += buffer.requests
+            self.failed += buffer.lost
         buffers.clear()
         if self._files:
             try:
@@ -548,6 +568,8 @@ class ServingLog:
 
     def _write(self, buffer: _Buffer) -> None:
         table = buffer.table()
+        if not table.num_rows:
+            return
         folder = _service_folder(self.folder, buffer.shape.feature_service)
         folder.mkdir(parents=True, exist_ok=True)
         self._files += 1

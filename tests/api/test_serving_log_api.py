@@ -4,7 +4,6 @@ file), and at rate 1 every answer of both lookup routes is in the files, exactly
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,7 +65,13 @@ def repo(online_repo: OnlineRepo) -> OnlineRepo:  # noqa: F811
     )
     online_repo.write(
         "user_item",
-        {"user_id": [1], "item_id": ["i1"], "score": [0.5], "clicks": [4], "event_timestamp": [NOW]},
+        {
+            "user_id": [1],
+            "item_id": ["i1"],
+            "score": [0.5],
+            "clicks": [4],
+            "event_timestamp": [NOW],
+        },
     )
     return online_repo
 
