@@ -34,19 +34,22 @@ answer, and treat anything else as a bug.
     │   └── OnlineWriteError          Redis refused a write
     ├── OnlineStoreUnavailableError the online store (Redis) did not answer in time
     ├── ServerBusyError             no capacity for this request now (all write threads busy)
-    └── RequestError                a lookup or retrieval request is invalid
-        ├── UnknownFeatureError       a feature (``view:feature``) the registry does not know
-        ├── UnknownFeatureServiceError
-        ├── DuplicateFeatureError     the same feature asked for twice
-        ├── MissingJoinKeyError       an entity join key the features need is absent
-        ├── EntityTypeError           an entity value of the wrong type
-        ├── TooManyEntitiesError      more entities in one request than the limit
-        ├── TooManyFeaturesError      more feature refs in one request than the limit
-        ├── RequestTooLargeError      a request body larger than the limit
-        ├── UnknownObjectError        a feature view or push source the registry does not know
-        ├── EntityTimestampError      an entity frame without a usable timestamp column
-        ├── EntityColumnTypeError     an entity frame column of the wrong type
-        └── InvalidRequestError       anything else wrong with the request's shape
+    ├── RequestError                a lookup or retrieval request is invalid
+    │   ├── UnknownFeatureError       a feature (``view:feature``) the registry does not know
+    │   ├── UnknownFeatureServiceError
+    │   ├── DuplicateFeatureError     the same feature asked for twice
+    │   ├── MissingJoinKeyError       an entity join key the features need is absent
+    │   ├── EntityTypeError           an entity value of the wrong type
+    │   ├── TooManyEntitiesError      more entities in one request than the limit
+    │   ├── TooManyFeaturesError      more feature refs in one request than the limit
+    │   ├── RequestTooLargeError      a request body larger than the limit
+    │   ├── UnknownObjectError        a feature view or push source the registry does not know
+    │   ├── EntityTimestampError      an entity frame without a usable timestamp column
+    │   ├── EntityColumnTypeError     an entity frame column of the wrong type
+    │   └── InvalidRequestError       anything else wrong with the request's shape
+    └── MonitorError                the monitor cannot answer the question asked
+        ├── WindowSpecError           a window it cannot read (featurestore.monitor.windows)
+        └── NoDataError               a window or serving log with no rows to compare
 """
 
 from __future__ import annotations
@@ -479,3 +482,15 @@ class EntityColumnTypeError(RequestError):
         self.expected = expected
         self.actual = actual
         super().__init__(f"entity frame column {column!r} has type {actual}; expected {expected}")
+
+
+class MonitorError(FeatureStoreError):
+    code = "monitor_error"
+
+
+class WindowSpecError(MonitorError):
+    code = "bad_window"
+
+
+class NoDataError(MonitorError):
+    code = "no_data"

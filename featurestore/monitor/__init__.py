@@ -3,8 +3,10 @@
     config.py        what is watched and when it raises (project file ``monitor:``, job headers)
     model.py         the results every check returns (histograms, scores, reports)
     stats.py         statistics per feature per partition, written by each ingestion run
-    drift.py         drift scores between two windows (PSI, Jensen-Shannon, Wasserstein, KS,
-                     chi-square), and their trend per day or week
+    metrics.py       the drift metrics between two distributions (PSI, Jensen-Shannon,
+                     normed Wasserstein, KS, chi-square), equal to scipy's and Evidently's
+    drift.py         a model's features scored between two windows in one scan of their
+                     tables, and the scores' trend per day or week
     windows.py       reference and current windows: a training set, a date range, the
                      previous period
     freshness.py     per view: newest offline event, last materialization, served age

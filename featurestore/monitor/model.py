@@ -49,6 +49,7 @@ class Score:
     value: float | None
     p_value: float | None = None
     reason: str = ""
+    statistic: float | None = None  # ks: D; chisquare: the chi-square statistic
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class FeatureDrift:
     reference: Histogram | None = None
     current: Histogram | None = None
     reason: str = ""
+    alerts: tuple[str, ...] = ()  # checks beyond the score (a float column turned int)
 
     @property
     def name(self) -> str:
