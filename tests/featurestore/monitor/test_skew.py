@@ -172,6 +172,7 @@ def _cli(shop: Shop, *args: str) -> subprocess.CompletedProcess[str]:
         **os.environ,
         "FEATURESTORE_PROJECT": str(shop.project.root),
         "FEATURESTORE_REDIS_URL": shop.project.redis_url,
+        "COLUMNS": "160",  # rich's table, uncut
     }
     return subprocess.run(
         [FEATURESTORE, "monitor", "skew", *args], env=env, capture_output=True, text=True
