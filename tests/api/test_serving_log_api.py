@@ -217,3 +217,23 @@ def test_rate_one_logs_every_answer_of_both_routes_exactly(
         "user_item:clicks",
     ]
     assert len(log_files(root, "ranking_model")) == 1
+
+
+def test_the_inline_route_of_featurestore_serve_logs_too(
+    repo: OnlineRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under ``featurestore serve`` the lookup is answered by ``api.protocol``, without
+    ASGI: the same ``read_then``, so the same log."""
+    import httpx
+
+    from tests.online_repo import ServerThread
+
+    monkeypatch.setenv("FEATURESTORE_SERVING_LOG_RATE", "1")
+    project = _project(repo, tmp_path / "data")
+    body = {"features": ["user_stats:f_int64"], "entities": {"user_id": [1, 2]}}
+    with ServerThread(project) as server, httpx.Client(base_url=server.url) as client:
+        answers = [client.post("/get-online-features", json=body).json() for _ in range(3)]
+    (logged,) = read_log(project.layout.serving_log, None)
+    assert logged.table["request"].to_pylist() == [1, 1, 2, 2, 3, 3]
+    logged_values = logged.table["values"].combine_chunks().field("user_stats:f_int64")
+    assert logged_values.to_pylist() == [v for a in answers for v in a["results"][1]["values"]]
