@@ -480,10 +480,6 @@ class ServingLog:
             logger.warning("serving log: the writer did not take the stop request")
         self._thread.join(timeout)
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     # -- the writer thread --------------------------------------------------------------
 
     def _run(self) -> None:

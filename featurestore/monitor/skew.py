@@ -191,6 +191,7 @@ def _compare(
 ) -> FeatureSkew:
     expected = _as_answered(training, feature.value_type)
     served: list[Any] = []
+    reference: list[Any] = []  # the training values of the rows the feature was served in
     statuses: Counter[str] = Counter()
     offset = 0
     differing = 0
@@ -206,11 +207,12 @@ def _compare(
             statuses.update(
                 logged.table["statuses"].combine_chunks().field(feature.ref).to_pylist()
             )
-            for index, value in enumerate(values):
-                differing += value != expected[offset + index]
+            trained = expected[offset : offset + rows]
+            differing += sum(s != t for s, t in zip(values, trained, strict=True))
             served += values
+            reference += trained
         offset += rows
-    distance = _distance(feature, expected, served, config)
+    distance = _distance(feature, reference, served, config)
     return FeatureSkew(
         feature.view,
         feature.feature,

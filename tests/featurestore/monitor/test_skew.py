@@ -33,6 +33,7 @@ from featurestore.project import Project
 from featurestore.redis_server import LocalRedis
 from featurestore.scaffold import init_project
 from featurestore.store import open_store
+from tests.online_repo import OnlineRepo, online_repo  # noqa: F401
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -209,3 +210,47 @@ def test_cli_errors_are_one_line(shop: Shop) -> None:
     bad = _cli(shop, SERVICE, "--end", "yesterday")
     assert bad.returncode == 1
     assert "--end" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_training_values_compare_as_the_api_answers_them_from_feasts_bytes(
+    online_repo: OnlineRepo,  # noqa: F811
+) -> None:
+    """The oracle of "equal": the same values written by vanilla Feast and read back by
+    the API's lookup are what ``_as_answered`` makes of them (float32 rounding, NaN as
+    null, bytes as base64, timestamps as seconds, lists)."""
+    import pyarrow as pa
+
+    from featurestore.monitor.skew import _as_answered
+    from featurestore.online import OnlineLookup
+
+    moment = datetime(2026, 11, 30, 12, 0, 1, tzinfo=UTC)
+    rows: dict[str, list[Any]] = {
+        "f_double": [2.25, float("nan"), None, float("inf")],
+        "f_float": [0.1, 1e-3, None, -2.5],
+        "f_int64": [7, -(2**40), None, 0],
+        "f_int32": [-3, 5, None, 2**31 - 1],
+        "f_string": ["é", "", None, "x"],
+        "f_bool": [True, False, None, True],
+        "f_bytes": [b"\x00\xff", b"", None, b"a"],
+        "f_ts": [moment, moment - timedelta(days=400), None, moment],
+        "f_doubles": [[1.5, -2.0], [], None, [0.1]],
+        "f_strings": [["a", "b"], ["c"], None, []],
+    }
+    types = {"f_double": "DOUBLE", "f_float": "FLOAT", "f_int64": "INT64", "f_int32": "INT32",
+             "f_string": "STRING", "f_bool": "BOOL", "f_bytes": "BYTES", "f_ts": "UNIX_TIMESTAMP",
+             "f_doubles": "DOUBLE_LIST", "f_strings": "STRING_LIST"}  # fmt: skip
+    online_repo.reset()
+    users = [1, 2, 3, 4]
+    online_repo.write(
+        "user_stats", {"user_id": users, "event_timestamp": [datetime.now(UTC)] * 4, **rows}
+    )
+    lookup = OnlineLookup.open(online_repo.settings)
+    try:
+        refs = [f"user_stats:{name}" for name in rows]
+        answer = lookup.get_online_features({"user_id": users}, refs)
+    finally:
+        lookup.close()
+    served = dict(zip(answer["metadata"]["feature_names"], answer["results"], strict=True))
+    for name, values in rows.items():
+        column = pa.array(values, pa.timestamp("us", tz="UTC") if name == "f_ts" else None)
+        assert _as_answered(column, types[name]) == served[name]["values"], name
