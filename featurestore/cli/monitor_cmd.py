@@ -7,20 +7,258 @@ with code 2 when a feature crossed its threshold, so a scheduler can retrain on 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from featurestore.errors import WindowSpecError
+from featurestore.feast_import import skip_typechecks
+from featurestore.project import Project
 
 if TYPE_CHECKING:
-    from featurestore.monitor.model import Score
+    from feast import FeatureStore
+
+    from featurestore.monitor.model import DriftReport, Score, TrendReport
+    from featurestore.monitor.windows import Windows
 
 app = typer.Typer(
     help="Watch the features: statistics, drift, trend, freshness, consistency, skew, report.",
     no_args_is_help=True,
 )
+console = Console() if sys.stdout.isatty() else Console(width=160)  # a log keeps whole rows
+
+
+# --- drift and trend -----------------------------------------------------------------
+
+DRIFTED_EXIT = 2
+
+
+def _open() -> tuple[Project, FeatureStore]:
+    skip_typechecks()  # reads the registry only: Feast without typeguard's instrumentation
+    from featurestore.store import open_store
+
+    project = Project.find()
+    return project, open_store(project)
+
+
+def _windows(
+    project: Project, store: FeatureStore, service: str, reference: str | None, current: str | None
+) -> tuple[Windows, list[str] | None]:
+    from featurestore.monitor.drift import newest_event, service_sources
+    from featurestore.monitor.windows import resolve_windows
+
+    sources = service_sources(project, store, service)
+    needs_newest = any(spec is None or spec.strip().startswith("last:") for spec in (current,))
+    newest = (
+        newest_event(sources) if needs_newest or (reference or "").startswith("last:") else None
+    )
+    windows = resolve_windows(reference, current, newest)
+    return windows, windows.trained_features
+
+
+@app.command()
+def drift(
+    feature_service: str = typer.Option(
+        ..., "--feature-service", "-s", help="The model's feature service."
+    ),
+    reference: str = typer.Option(
+        None, help="START..END, last:30d, previous (default) or training:PATH (a training set)."
+    ),
+    current: str = typer.Option(None, help="START..END or last:7d (default)."),
+    feature: list[str] = typer.Option(
+        None, "--feature", "-f", help="Only this feature (view:feature or feature); repeatable."
+    ),
+    exact: bool = typer.Option(
+        False, help="Group numeric columns by value (scipy's numbers on any data; slower)."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the report as JSON instead of a table."
+    ),
+    output: Path = typer.Option(None, help="Also write the JSON report to this file."),
+    command: str = typer.Option(
+        None, help="Run this shell command when a feature drifted (report JSON on stdin)."
+    ),
+    webhook: str = typer.Option(
+        None, help="POST the report JSON to this URL when a feature drifted."
+    ),
+) -> None:
+    """Score every feature of a model between a reference and a current window.
+
+    Exits 2 when a feature crossed its threshold (after calling --command / --webhook),
+    so a scheduler or CI job can retrain on it; 0 otherwise."""
+    from featurestore.monitor import alerts
+    from featurestore.monitor.drift import drift_report
+
+    project, store = _open()
+    windows, trained = _windows(project, store, feature_service, reference, current)
+    only = list(feature) if feature else None
+    if only is None and trained:  # the features the model was trained on, still served
+        only = _known_refs(project, store, feature_service, trained)
+    report = drift_report(
+        project, store, feature_service, windows.reference, windows.current,
+        features=only, exact=exact,
+    )  # fmt: skip
+    document = report.to_json()
+    saved = _save(project, f"drift-{feature_service}", document)
+    if output:
+        output.write_text(json.dumps(document, indent=2) + "\n")
+    if as_json:
+        print(json.dumps(document, indent=2))
+    else:
+        _print_drift(report, saved)
+    if report.drifted:
+        if command:
+            alerts.run_command(command, document, saved)
+        if webhook:
+            alerts.post_webhook(webhook, document)
+        raise typer.Exit(DRIFTED_EXIT)
+
+
+def _known_refs(
+    project: Project, store: FeatureStore, service: str, only: list[str]
+) -> list[str] | None:
+    """A training set's features that the service still has (one since removed from the
+    service is not an error)."""
+    from featurestore.monitor.drift import service_sources
+
+    refs = {f.ref for s in service_sources(project, store, service) for f in s.features}
+    names = {r.split(":", 1)[-1] for r in refs}
+    kept = [r for r in only if r in refs or r in names]
+    return kept or None
+
+
+def _save(project: Project, stem: str, document: dict[str, Any]) -> Path:
+    folder = project.layout.monitor_reports
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = folder / f"{stem}-{stamp}.json"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(document, indent=2) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3g}" if abs(value) < 1e-3 and value != 0 else f"{value:.4f}"
+
+
+def _print_drift(report: DriftReport, saved: Path) -> None:
+    console.print(
+        f"[bold]{report.feature_service}[/]: reference {report.reference.label}, "
+        f"current {report.current.label}"
+    )
+    table = Table(
+        "feature", "method", "score", "threshold", "", "reference rows", "current rows", "note"
+    )
+    for result in report.features:
+        state = (
+            ("[red]DRIFT[/]" if result.drifted else "[green]ok[/]")
+            if result.drifted is not None
+            else "-"
+        )
+        if result.score is None and result.drifted:
+            state = "[red]DRIFT[/]"
+        note = result.reason or ("see below" if result.alerts else "")
+        table.add_row(
+            result.name, result.method, _number(result.score), _number(result.threshold), state,
+            f"{result.reference_rows:,}", f"{result.current_rows:,}", note,
+        )  # fmt: skip
+    console.print(table)
+    for result in report.features:
+        for alert in result.alerts:
+            console.print(f"[red]![/] {result.name}: {alert}")
+    drifted = len(report.drifted)
+    summary = f"{drifted} of {len(report.features)} features drifted" if drifted else "no drift"
+    console.print(f"{summary}; report saved to {saved}")
+
+
+@app.command()
+def trend(
+    feature_service: str = typer.Option(
+        ..., "--feature-service", "-s", help="The model's feature service."
+    ),
+    reference: str = typer.Option(
+        ..., help="START..END or training:PATH: what every period is scored against."
+    ),
+    period: str = typer.Option("day", help="day or week."),
+    start: str = typer.Option(None, help="First period (default: the reference's end)."),
+    end: str = typer.Option(None, help="End of the last period (default: the newest event)."),
+    feature: list[str] = typer.Option(
+        None, "--feature", "-f", help="Only this feature; repeatable."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the trend as JSON."),
+) -> None:
+    """Each feature's drift score per day or week against a reference: a slow decay shows
+    as a rising line. Exits 2 when the last period of a feature is past its threshold."""
+    from featurestore.monitor.drift import trend_report
+    from featurestore.monitor.windows import parse_time, resolve_windows
+
+    if period not in ("day", "week"):
+        raise WindowSpecError(f"--period must be day or week, got {period!r}")
+    project, store = _open()
+    reference_window = resolve_windows(reference, "2000-01-01..2000-01-02", None).reference
+    report = trend_report(
+        project, store, feature_service, reference_window, period,  # type: ignore[arg-type]
+        parse_time(start, "--start") if start else None, parse_time(end, "--end") if end else None,
+        features=list(feature) if feature else None,
+    )  # fmt: skip
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        _print_trend(report)
+    if any(f.points and f.points[-1].drifted for f in report.features):
+        raise typer.Exit(DRIFTED_EXIT)
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def _spark(values: list[float | None], threshold: float, p_value: bool) -> str:
+    known = [v for v in values if v is not None]
+    if not known:
+        return ""
+    top = max(max(known), threshold) if not p_value else 1.0
+    out = []
+    for value in values:
+        if value is None:
+            out.append(" ")
+            continue
+        height = value / top if top else 0.0
+        bar = _BARS[min(len(_BARS) - 1, int(height * (len(_BARS) - 1)))]
+        crossed = value < threshold if p_value else value >= threshold
+        out.append(f"[red]{bar}[/]" if crossed else bar)
+    return "".join(out)
+
+
+def _print_trend(report: TrendReport) -> None:
+    console.print(
+        f"[bold]{report.feature_service}[/]: per {report.period} against {report.reference.label}"
+    )
+    table = Table("feature", "method", "threshold", "first past threshold", "last", "trend")
+    for result in report.features:
+        first = result.first_drifted
+        last = result.points[-1].score if result.points else None
+        p_value = result.method in ("ks", "chisquare")
+        table.add_row(
+            f"{result.view}:{result.feature}", result.method, _number(result.threshold),
+            f"{first.start:%Y-%m-%d} ({_number(first.score)})" if first else "-", _number(last),
+            _spark([p.score for p in result.points][-60:], result.threshold, p_value),
+        )  # fmt: skip
+    console.print(table)
 
 
 # -- skew (featurestore.monitor.skew) ------------------------------------------------------
+
+
+SKEWED_EXIT = 2
 
 
 @app.command("skew")
@@ -39,27 +277,17 @@ def skew(
     same requests: per feature the share of served values a training set would not have
     had, and the distance between the two distributions. Exits with code 2 when a
     feature's differing share is above --max-differing."""
-    import json
-    import sys
-
-    from rich.console import Console
-    from rich.table import Table
-
     from featurestore.errors import InvalidRequestError
-    from featurestore.feast_import import skip_typechecks
-
-    skip_typechecks()  # reads the registry only: Feast without typeguard's instrumentation
-    from featurestore.monitor.skew import skew_report
     from featurestore.monitor.windows import parse_time
-    from featurestore.project import Project
-    from featurestore.store import open_store
 
     if not 0 <= max_differing <= 1:
         raise InvalidRequestError(f"--max-differing must be in 0..1, got {max_differing}")
     since = parse_time(start, "--start") if start else None
     until = parse_time(end, "--end") if end else None
-    project = Project.find()
-    report = skew_report(project, open_store(project), model, since, until)
+    project, store = _open()
+    from featurestore.monitor.skew import skew_report
+
+    report = skew_report(project, store, model, since, until)
     exceeded = [
         f
         for f in report.features
@@ -71,7 +299,6 @@ def skew(
         document["exceeded"] = [f"{f.view}:{f.feature}" for f in exceeded]
         print(json.dumps(document, indent=2))
     else:
-        console = Console()
         console.print(
             f"skew of {model}: {report.requests:,} logged requests served "
             f"{report.window.label.removeprefix('served ')}, replayed as a point-in-time join"
@@ -99,7 +326,7 @@ def skew(
             file=sys.stderr,
         )
     if exceeded:
-        raise typer.Exit(2)
+        raise typer.Exit(SKEWED_EXIT)
 
 
 def _skew_distance(score: Score | None) -> str:

@@ -542,28 +542,46 @@ def _numeric(
             f"sum(v) AS s, sum(v * v) AS ss, count_if(v = round(v)) AS whole "
             f"FROM (SELECT __w, {value} AS v FROM src) GROUP BY ALL"
         )
-    rows: list[Any] = con.execute(
-        " UNION ALL ".join(parts) + " ORDER BY f, __w, b NULLS FIRST"
-    ).fetchall()
+    found = con.execute(" UNION ALL ".join(parts) + " ORDER BY f, __w, b NULLS FIRST").fetchnumpy()
+    columns = {name: np.asarray(found[name]) for name in found}
     names = {i: f.name for i, f in numeric}
-    grouped: dict[tuple[int, int], list[Any]] = {}
-    for row in rows:
-        grouped.setdefault((int(row[0]), int(row[1])), []).append(row)
     out: dict[tuple[str, int], Distribution] = {}
-    for (i, key), group in grouped.items():
-        steps = [r for r in group if r[2] is not None]
-        out[(names[i], key)] = Distribution(
+    if not len(columns["f"]):
+        return out
+    group = columns["f"].astype(np.int64) * (1 << 32) + columns["__w"].astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    for first, last in zip(starts, np.r_[starts[1:], len(group)], strict=True):
+        rows = slice(first, last)
+        null = _is_null(found["b"], rows)
+        steps = ~null
+        count = columns["n"][rows].astype(np.int64)
+        smallest = columns["lo"][rows].astype(np.float64)
+        largest = columns["hi"][rows].astype(np.float64)
+        total = columns["s"][rows].astype(np.float64)
+        single: np.ndarray = smallest == largest
+        # a step of one value is that value; a step of several stands at their mean
+        values = np.where(single, smallest, total / np.maximum(count, 1))[steps]
+        out[(names[int(columns["f"][first])], int(columns["__w"][first]))] = Distribution(
             "numeric",
-            # a step of one value is that value; a step of several stands at their mean
-            np.array([r[4] if r[4] == r[5] else r[6] / r[3] for r in steps], dtype=np.float64),
-            np.array([r[3] for r in steps], dtype=np.int64),
-            nulls=sum(int(r[3]) for r in group if r[2] is None),
-            exact=all(r[4] == r[5] for r in steps),
-            whole=sum(int(r[8]) for r in steps),
-            total=float(sum(r[6] for r in steps)),
-            squares=float(sum(r[7] for r in steps)),
+            values,
+            count[steps],
+            nulls=int(count[null].sum()),
+            exact=bool(single[steps].all()),
+            whole=int(columns["whole"][rows].astype(np.int64)[steps].sum()),
+            total=float(total[steps].sum()),
+            squares=float(columns["ss"][rows].astype(np.float64)[steps].sum()),
         )
     return out
+
+
+def _is_null(column: Any, rows: slice) -> np.ndarray:
+    """Which of ``rows`` hold NULL (DuckDB's numpy results mask them)."""
+    if np.ma.isMaskedArray(column):
+        return np.asarray(np.ma.getmaskarray(column)[rows])
+    values = np.asarray(column)[rows]
+    if values.dtype == object:
+        return np.asarray([v is None for v in values], dtype=bool)
+    return np.isnan(values) if values.dtype.kind == "f" else np.zeros(len(values), dtype=bool)
 
 
 def _categorical(

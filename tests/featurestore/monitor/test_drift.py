@@ -18,7 +18,6 @@ from featurestore.errors import MonitorError, NoDataError, UnknownFeatureService
 from featurestore.monitor.drift import drift_report, trend_report
 from featurestore.monitor.model import Window
 from featurestore.project import Project
-from featurestore.redis_server import LocalRedis
 from featurestore.store import open_store
 from tests.featurestore.monitor import drifting
 from tests.featurestore.monitor.drifting import feature_day
@@ -28,9 +27,8 @@ REFERENCE = Window(feature_day(0), feature_day(28), "first four weeks")
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, redis_server: LocalRedis) -> Project:
-    url = f"redis://127.0.0.1:{redis_server.port}/3"
-    return drifting.make_project(tmp_path_factory.mktemp("drifting") / "shop", url)
+def project(drifting_project: Project) -> Project:
+    return drifting_project
 
 
 @pytest.fixture(scope="module")
