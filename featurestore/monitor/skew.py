@@ -12,7 +12,7 @@ set of the same requests would have had.
 4. per feature reports ``served`` (logged entity rows), ``differing`` (of those, the
    rows whose served value is not the training value) and ``distance``: the drift score
    between the training values (reference) and the served ones (current),
-   ``featurestore.monitor.drift.compare_values``.
+   ``featurestore.monitor.metrics.compare_values``, by the feature's drift rule.
 
 When two values are the same:
 
@@ -21,7 +21,8 @@ When two values are the same:
   equal to Feast's ``Value`` conversion: a Float32 feature rounded to float32, a NaN made
   null, a float fed to an integer feature truncated), decoded by the API's codec. A
   Float32 value is thus equal to the served one exactly when the online store holds the
-  training value; nothing else is rounded;
+  training value; nothing else is rounded. Types the materializer does not write (lists)
+  go through Feast's own ``python_values_to_proto_values``;
 - two nulls are equal. ``NOT_FOUND`` (no online row for the entity) and ``NULL_VALUE``
   serve a null: equal to a training null (the join found no row either, or a row past the
   view's TTL), different from a training value (the online store lacks what training has);
@@ -29,7 +30,9 @@ When two values are the same:
   training set never has it (the join nulls rows past the TTL), so stale serving counts
   as skew. ``FeatureSkew.statuses`` counts each status, to tell the cases apart.
 
-The monitor only reads: the log, the feature tables; never Redis.
+The window's logged rows and their training join are held in memory (Arrow), a few
+hundred bytes per served entity. The monitor only reads: the log, the feature tables;
+never Redis.
 """
 
 from __future__ import annotations
@@ -97,7 +100,7 @@ def skew_report(
     tables = read_log(project.layout.serving_log, feature_service, start, end)
     if not tables:
         raise _no_vectors(feature_service, start, end)
-    features = _features(store, service)
+    features = _features(service)
     served_at = pa.chunked_array([t.table["served_at"] for t in tables]).combine_chunks()
     training = _replay(store, feature_service, tables, served_at, _join_keys(store, service))
     first, last = min(served_at.to_pylist()), max(served_at.to_pylist())
@@ -127,7 +130,7 @@ def _describe(start: datetime | None, end: datetime | None) -> str:
     return f"from {start:%Y-%m-%dT%H:%M:%S%z} to {end:%Y-%m-%dT%H:%M:%S%z}"
 
 
-def _features(store: FeatureStore, service: FeatureService) -> list[_Feature]:
+def _features(service: FeatureService) -> list[_Feature]:
     found = []
     for projection in service.feature_view_projections:
         label = projection.name_alias or projection.name
