@@ -22,6 +22,7 @@ from api.settings import ApiSettings
 from api.write_pool import WritePool
 from featurestore.catalog import CatalogCache
 from featurestore.monitor.freshness import freshness_report
+from featurestore.monitor.serving_log import ServingLog, serving_log_config
 from featurestore.online import AsyncOnlineLookup
 from featurestore.project import Project
 
@@ -29,6 +30,7 @@ from featurestore.project import Project
 def create_app(settings: Project, api_settings: ApiSettings | None = None) -> FastAPI:
     """The API for one project; ``api_settings`` default to the environment's."""
     api = ApiSettings.from_env() if api_settings is None else api_settings
+    log_config = serving_log_config(settings)  # a bad FEATURESTORE_SERVING_LOG_RATE fails here
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,6 +52,8 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
             freshness.start()
             app.state.stale_views = freshness
         app.state.monitor_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor")
+        metrics: Metrics = app.state.metrics
+        metrics.serving_log = ServingLog.open(settings, lookup.registry.store, log_config)
         examples = asyncio.create_task(build_examples(app))
         try:
             yield
@@ -57,6 +61,9 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
             examples.cancel()
             await freshness.stop()
             freshness.close()
+            log, metrics.serving_log = metrics.serving_log, None
+            if log is not None:
+                await asyncio.to_thread(log.close)  # writes what is still queued
             app.state.catalog.close()
             app.state.write_pool.close()
             app.state.monitor_thread.shutdown(wait=False, cancel_futures=True)

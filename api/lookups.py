@@ -3,7 +3,9 @@
 Shared by the FastAPI route (which documents it in OpenAPI), ``api.fastpath`` (which
 serves it without the framework's per-request machinery) and ``api.protocol`` (which
 serves it without an ASGI request cycle). The ``*_then`` forms take a callback, so the
-inline route needs no task per request; the async forms await them.
+inline route needs no task per request; the async forms await them. Every answer of both
+``/get-online-features`` and ``/feature-services/{name}/online`` passes ``read_then``,
+which offers it to the serving log (``featurestore.monitor.serving_log``) when one is on.
 
 ``stale_views`` names the requested feature views past their freshness objective (the
 ``x-featurestore-stale`` header, when ``FEATURESTORE_STALE_HEADER=1``): a lookup of each
@@ -100,6 +102,9 @@ def read_then(
             metrics.lookups.labels(label, "redis_error").inc()
         elif not isinstance(result, Exception):
             metrics.observe_lookup(label, time.perf_counter() - start, prepared.count)
+            log = metrics.serving_log
+            if log is not None:  # sampled: the answer as built, queued, never waited for
+                log.offer(prepared, result)
         done(result)
 
     lookup.read_then(prepared, finished)

@@ -17,6 +17,7 @@ import math
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, values
 from prometheus_client.metrics_core import (
@@ -29,6 +30,9 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from featurestore.monitor.model import Freshness
+
+if TYPE_CHECKING:
+    from featurestore.monitor.serving_log import ServingLog
 
 
 def _in_process_values() -> None:
@@ -174,11 +178,35 @@ class FreshnessGauges(Collector):
 _BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
+class _ServingLogCollector(Collector):
+    """The serving log's own counters, read when scraped (nothing on the lookup path)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        log = self.metrics.serving_log
+        if log is None:
+            return
+        counter = CounterMetricFamily(
+            "featurestore_serving_log_requests",
+            "Sampled lookups by outcome: queued for the serving log, dropped (its queue was "
+            "full), written to a file, failed (not written).",
+            labels=["outcome"],
+        )
+        for outcome in ("queued", "dropped", "written", "failed"):
+            counter.add_metric([outcome], float(getattr(log, outcome)))
+        yield counter
+
+
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(
         default_factory=lambda: CollectorRegistry(auto_describe=True)
     )
+    # The sampled log of served vectors, while the app runs with one (api.app's lifespan):
+    # what the lookups report to besides these counters.
+    serving_log: ServingLog | None = None
 
     def __post_init__(self) -> None:
         _in_process_values()
@@ -226,6 +254,7 @@ class Metrics:
                 ]
             )
         )
+        self.registry.register(_ServingLogCollector(self))
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         """One answered HTTP request (label children cached: this runs on every request)."""

@@ -17,7 +17,10 @@ Latency at a fixed rate always uses the Python client (wrk has no fixed-rate mod
   (the feature service over both views, 13 features);
 - the raw limit: the same keys fetched in-process with one pipelined redis-py call, and
   the HTTP floor (``GET /health`` on our server, answered inline by the same protocol as
-  the lookup, at the same rate).
+  the lookup, at the same rate);
+- the serving log's cost: our server started a second time with the log sampling 1% of
+  the lookups (``FEATURESTORE_SERVING_LOG_RATE=0.01``), throughput against the first
+  (log off) at 1 and 16 connections, rounds alternating between them.
 
 ``feast serve`` runs with ``--max-requests 0``: its default (1000) recycles the worker
 every ~1000 requests with a ~1 s stall, which would only flatter our ratios.
@@ -51,6 +54,7 @@ from bench.report import Report
 PROJECT = "bench"
 VIEW_FEATURES = [f"f{i}" for i in range(10)]
 PROFILE_FEATURES = ["age", "segment", "score"]
+LOG_RATE = 0.01  # the serving log's sample rate in its row (the issue's 1%)
 
 _YAML = f"""\
 project: {PROJECT}
@@ -166,7 +170,7 @@ def _start_feast(
 
 
 def _start_ours(
-    repo: Path, redis_url: str, workers: int, log: Path
+    repo: Path, redis_url: str, workers: int, log: Path, env_extra: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     from featurestore.cli.api_cmd import uvicorn_args
 
@@ -174,6 +178,8 @@ def _start_ours(
     # exactly what `featurestore serve` runs
     args = [*uvicorn_args("127.0.0.1", port, workers), "--log-level", "warning"]
     env = {**os.environ, "FEATURESTORE_REDIS_URL": redis_url, "FEATURESTORE_REPO_PATH": str(repo)}
+    env.pop("FEATURESTORE_SERVING_LOG_RATE", None)
+    env.update(env_extra or {})
     proc = subprocess.Popen(args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
                             start_new_session=True)  # fmt: skip
     return proc, f"http://127.0.0.1:{port}"
@@ -371,6 +377,39 @@ def _raw_redis_ms(redis_url: str, batches: Sequence[Sequence[int]]) -> list[floa
     return out
 
 
+def _serving_log_row(
+    report: Report,
+    off_url: str,
+    logged_url: str,
+    requests: Sequence[bytes],
+    connections: int,
+    rounds: int,
+    throughput: Any,
+) -> float:
+    """Throughput of the server with the serving log off and at ``LOG_RATE``, alternating
+    rounds, best of each; adds the row and returns the overhead in percent."""
+    best = {"off": 0.0, "logged": 0.0}
+    for _ in range(rounds):
+        for name, url in (("off", off_url), ("logged", logged_url)):
+            best[name] = max(best[name], throughput(url, requests, connections))
+    overhead = (1 - best["logged"] / best["off"]) * 100
+    report.add(
+        measure=f"serving log at {LOG_RATE:.0%} vs off, 1 entity x 10 features, "
+        f"{connections} conn (req/s)",
+        ours=best["logged"],
+        ratio=f"{overhead:+.1f}% overhead",
+        **{"raw limit": f"{best['off']:,.0f} with the log off"},
+    )
+    return overhead
+
+
+def _serving_log_counts(url: str) -> dict[str, float]:
+    """The serving log's counters on the server's /metrics, by outcome."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    found = re.findall(r'featurestore_serving_log_requests_total\{outcome="(\w+)"\} (\S+)', text)
+    return {outcome: float(value) for outcome, value in found}
+
+
 def rows_feast_one(report: Report) -> float:
     """Feast's 1-connection throughput, from the report's first row."""
     return float(report.rows[0]["feast serve"])
@@ -430,9 +469,18 @@ def run(args: argparse.Namespace) -> Report:
             )
             feast_proc, feast_url = _start_feast(repo, server.url, workers, root / "feast.log")
             ours_proc, ours_url = _start_ours(repo, server.url, workers, root / "ours.log")
-            procs = [feast_proc, ours_proc]
+            # The same server with the serving log sampling 1% of the lookups.
+            logged_proc, logged_url = _start_ours(
+                repo,
+                server.url,
+                workers,
+                root / "ours-logged.log",
+                {"FEATURESTORE_SERVING_LOG_RATE": str(LOG_RATE)},
+            )
+            procs = [feast_proc, ours_proc, logged_proc]
             _wait_healthy(feast_url, feast_proc)
             _wait_healthy(ours_url, ours_proc)
+            _wait_healthy(logged_url, logged_proc)
             _check_same_values(feast_url, ours_url, rng.sample(range(entities), 50))
             urls = {"feast": feast_url, "ours": ours_url}
             one = [
@@ -447,6 +495,7 @@ def run(args: argparse.Namespace) -> Report:
             ]
             ratios: dict[str, float] = {}
             floors: dict[int, float] = {}
+            overheads: dict[int, float] = {}
 
             def throughput(url: str, requests: Sequence[bytes], connections: int) -> float:
                 if wrk is None:
@@ -480,6 +529,12 @@ def run(args: argparse.Namespace) -> Report:
                     ratio=f"{best['ours'] / best['feast']:.1f}x",
                     **{"raw limit": f"{floor:,.0f} GET /health ({floor / best['feast']:.1f}x)"},
                 )
+            log_rounds = 1 if quick else 5  # short rounds, alternating: the noise of shared cores
+            for connections in (1, 16):
+                overheads[connections] = _serving_log_row(
+                    report, ours_url, logged_url, one, connections, log_rounds, throughput
+                )
+            sampled = _serving_log_counts(logged_url)
             health = _run(_latencies(ours_url, [_GET_HEALTH] * samples, rate))
             http_floor = _pct(health, 50)
             for size in (1, 10, 100):
@@ -540,6 +595,19 @@ def run(args: argparse.Namespace) -> Report:
         f"our p50 within 2x of the raw limit (pipelined redis-py in-process + HTTP floor): "
         f"at most {vs_raw:.2f}x ({verdict(vs_raw <= 2)})",
     ]
+    worst_log = max(overheads.values())
+    report.goals.append(
+        f"serving log at {LOG_RATE:.0%} sampling costs at most 3% throughput: "
+        f"16 connections {overheads[16]:.1f}%, 1 connection {overheads[1]:.1f}% "
+        f"({verdict(worst_log <= 3)})"
+    )
+    report.notes.append(
+        f"serving log row: the same server started twice (same repo, Redis, data), one with "
+        f"FEATURESTORE_SERVING_LOG_RATE={LOG_RATE}; closed loop, rounds alternating between "
+        f"the two, best of each; overhead = 1 - logged / off. The logged server sampled "
+        f"{sampled.get('queued', 0):,.0f} lookups and dropped "
+        f"{sampled.get('dropped', 0):,.0f} (its /metrics)"
+    )
     feast_one, ours_one = rows_feast_one(report), float(report.rows[0]["ours"])
     report.notes += [
         f"1 connection, per request (1e6 / req/s): feast serve {1e6 / feast_one:,.0f} us, "

@@ -188,6 +188,7 @@ class FeatureSkew:
     served: int
     differing: int
     distance: Score | None = None
+    statuses: dict[str, int] = field(default_factory=dict)  # served rows by status
 
     @property
     def differing_rate(self) -> float | None:
