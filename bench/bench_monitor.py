@@ -10,6 +10,8 @@ Contenders, each in its own process (peak RSS is that run's):
 
 - ``duckdb_scan``: one DuckDB pass over the two windows computing min, max and mean of
   every feature column: the raw limit of anything that reads every value once;
+- ``duckdb_groupby``: one ``GROUP BY (window, step)`` per feature, counts only, on the
+  same grid of steps as ours: the raw limit of computing any distribution in DuckDB;
 - ``ours``: ``drift_report`` (every metric of every feature, the grid scan), registry
   loaded before the clock;
 - ``ours_exact``: the same grouping numeric columns by value (scipy's numbers exactly);
@@ -42,7 +44,8 @@ DAYS = 100
 TIMEOUT_S = 3600
 FIRST_DAY = "2023-01-01"
 SERVICE = "bench_model"
-CONTENDERS = ("duckdb_scan", "ours", "ours_exact", "ours_cli", "evidently")
+CONTENDERS = ("duckdb_scan", "duckdb_groupby", "ours", "ours_exact", "ours_cli", "evidently")
+BINS = 16_384
 
 _DEFINITIONS = """
 from datetime import timedelta
@@ -170,6 +173,23 @@ def child(contender: str, folder: Path) -> dict[str, Any]:
         ).fetchall()
         seconds = time.perf_counter() - started
         rows = sum(r[1] for r in result)
+    elif contender == "duckdb_groupby":
+        con = duckdb.connect()
+        started = time.perf_counter()
+        src = " UNION ALL ".join(
+            f"SELECT {i} AS w, {', '.join(names)} FROM {scan} WHERE event_timestamp >= "
+            f"'{w.start.isoformat()}' AND event_timestamp < '{w.end.isoformat()}'"
+            for i, w in enumerate((windows.reference, windows.current))
+        )
+        con.execute(f"CREATE TEMP VIEW src AS {src}")
+        parts = [
+            f"SELECT {i} AS f, w, least(greatest(floor((CAST({n} AS DOUBLE) + 100) * "
+            f"{BINS / 300}), 0), {BINS - 1})::BIGINT AS b, count(*) AS n FROM src GROUP BY ALL"
+            for i, n in enumerate(names)
+        ]
+        counts = con.execute(" UNION ALL ".join(parts)).fetchnumpy()
+        seconds = time.perf_counter() - started
+        rows = int(counts["n"].sum()) // len(names)
     elif contender in ("ours", "ours_exact"):
         from featurestore.monitor.drift import drift_report
         from featurestore.project import Project
@@ -294,7 +314,8 @@ def run(args: argparse.Namespace) -> Report:
             "windows into pandas with DuckDB."
         )
     report.goals += [
-        "ours <= 1.5 x the DuckDB scan (the issue's goal)",
+        "ours <= 1.5 x the DuckDB scan (the issue's goal; the group-by row is the raw limit of "
+        "any per-step distribution in DuckDB)",
         "ours >= 20 x faster than Evidently, same scores",
     ]
     report.notes.append(
