@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
@@ -47,6 +48,9 @@ from featurestore.job_spec import Job, read_jobs
 from featurestore.project import Project
 from ingestion import history, partitions, storage, window
 from ingestion.checks import CheckPlan, plan_checks
+
+if TYPE_CHECKING:
+    from featurestore.monitor.stats import RunStats
 
 logger = logging.getLogger(__name__)
 
@@ -328,12 +332,13 @@ def run_job(
     run_id = storage.new_run_id()
     history.record_start(data_dir, run_id, job.name, *span)
     staging: Path | None = None
+    collected = _stats_collector(project, job) if stats else None
     try:
         con = project.connect(job_graph.tables_read(job))
         try:
             plan = _bind(con, job, span)
             staging = storage.new_staging(data_dir, job.name, run_id)
-            found = _check_and_write(con, job, plan, span, staging)
+            found = _check_and_write(con, job, plan, span, staging, collected)
             rows_in, bad = found.rows_in, found.bad_rows
             quarantine = _write_quarantine(con, data_dir, job, plan, run_id) if bad else None
             if rows_in == 0 and incremental:
@@ -374,8 +379,8 @@ def run_job(
             error=message,
         )  # fmt: skip
         raise
-    if stats:
-        _record_stats(project, job, run_id, version, span, found)
+    if collected is not None:
+        _record_stats(project, job, run_id, version, span, found, collected)
     seconds = time.perf_counter() - started
     history.record_end(
         data_dir, run_id, job.name, "success", rows_in=rows_in, rows_written=written,
@@ -387,6 +392,12 @@ def run_job(
     )  # fmt: skip
 
 
+def _stats_collector(project: Project, job: Job) -> RunStats:
+    from featurestore.monitor.stats import RunStats
+
+    return RunStats(project, job)
+
+
 def _record_stats(
     project: Project,
     job: Job,
@@ -394,18 +405,21 @@ def _record_stats(
     version: Path,
     span: tuple[datetime, datetime],
     found: partitions.Pass,
+    collected: RunStats,
 ) -> None:
     """The monitor's statistics of the partitions the run committed; a failure is logged."""
     from featurestore.monitor.stats import record_partition_stats
 
     try:
         bad = pa.Table.from_batches(found.bad) if found.bad else None
-        record_partition_stats(project, job, run_id, version, span, bad=bad)
+        record_partition_stats(project, job, run_id, version, span, bad=bad, streamed=collected)
     except Exception:
         logger.warning(
             "%s: statistics of run %s not recorded; the monitor will compute them",
             job.name, run_id, exc_info=True,
         )  # fmt: skip
+    finally:
+        collected.close()
 
 
 def _bind(con: duckdb.DuckDBPyConnection, job: Job, span: tuple[datetime, datetime]) -> CheckPlan:
@@ -431,8 +445,10 @@ def _check_and_write(
     plan: CheckPlan,
     span: tuple[datetime, datetime],
     staging: Path,
+    collected: RunStats | None = None,
 ) -> partitions.Pass:
-    """Run the query once, sorted by timestamp and keys, and write its good rows.
+    """Run the query once, sorted by timestamp and keys, and write its good rows
+    (``collected`` computes the monitor's statistics of them on their way).
 
     The timestamp first settles most comparisons before any string key, and the
     partition (a function of the timestamp) needs no sort key of its own.
@@ -443,6 +459,8 @@ def _check_and_write(
         reader = con.sql(
             f"SELECT {select} FROM __job WHERE {_window_sql(job, span)} ORDER BY {order}"
         ).to_arrow_reader(_BATCH)
+        if collected is not None:
+            reader = collected.tee(reader, plan.written, partitions.RULE)
         found = partitions.write(
             reader,
             staging,

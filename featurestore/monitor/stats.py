@@ -1,40 +1,39 @@
-"""Statistics per feature per partition, written by each ingestion run, merged per window.
+"""Statistics per feature per partition, recorded by each ingestion run, merged per window.
 
-Right after a job's run commits its new version (``ingestion.runner``), one DuckDB query
-over the partition files the run wrote computes, per partition and per feature (the
-columns that are neither entity keys nor the timestamp), and the run writes them into
-``data/monitor/stats/<table>/``::
+While a job's run streams its rows to the partition writer (``ingestion.runner``),
+``RunStats`` computes, batch by batch with one DuckDB query over the rows already in
+memory, per partition and per feature (the columns that are neither entity keys nor the
+timestamp): count, nulls, min, max, mean and M2 (the sum of squared deviations), the
+whole values (v = round(v): a float column turned int upstream), the k = 1024 smallest
+distinct value hashes (a KMV sketch), a histogram (numeric) and value counts (strings,
+booleans: all of them up to 1,000 distinct values, else the 100 most frequent and the
+rest as ``other``). Right after the commit it writes them into ``data/monitor/stats/<table>/``::
 
-    <run id>.parquet   one row per partition and feature: count, nulls, min, max, mean,
-                       M2 (the sum of squared deviations from the mean), the number of
-                       whole values (v = round(v)), the k = 1024 smallest distinct value
-                       hashes (a KMV sketch), a 22-bin histogram (numeric) and the value
-                       counts (strings, booleans: all of them up to 1,000 distinct values,
-                       else the 100 most frequent and the rest as ``other``)
-    <run id>.json      what those rows describe, written last: the run's window and, per
+    <run id>.parquet   one row per partition and feature
+    <run id>.json      what the rows describe, written last: the run's window and, per
                        partition, its files (name, inode, size, mtime), its good rows and
                        the rows the run quarantined there, by rule
-    edges.json         each numeric feature's histogram range, fixed the first time the
-                       feature is seen: the header's ``min`` and ``max``, else the range
-                       of that run's values; never changed afterwards
+    edges.json         each numeric feature's histogram edges, fixed when the feature is
+                       first seen: 20 equal bins between the header's ``min`` and ``max``,
+                       else the extremes of that first run's values, plus a bin below and
+                       one above; never changed, so every partition's bins add up
 
-Merging partitions is exact, so a window's statistics never re-scan the table: counts,
-nulls, whole values and histogram bins add up (every partition uses the same edges);
-min and max are the extremes; mean and variance combine by Chan's formula (the total
-M2 is the partitions' M2 plus each partition's count times its squared distance to the
-overall mean; every partition's M2 is itself computed in two passes over its distinct
-values, so nothing cancels); the k smallest distinct hashes of a union are the k
-smallest of the partitions' own k smallest, so the merged sketch equals the sketch of
-a full scan, and the distinct count is exact up to k and an estimate (k - 1) / h_k
-beyond, with a relative error of about 1 / sqrt(k) = 3%.
+Merging is exact, so a window's statistics never re-scan the table: counts, nulls, whole
+values and histogram bins add up; min and max are the extremes; means and M2 combine by
+Chan's formula (the total M2 is the partitions' M2 plus each one's count times its
+squared distance to the overall mean); the k smallest distinct hashes of a union are the
+k smallest of the parts' k smallest, so the merged sketch is the sketch a full scan
+gives: the distinct count is exact up to k, beyond it an estimate (k - 1) * 2^64 / h_k
+with a relative error near 1 / sqrt(k) = 3%.
 
 A record is current for a partition while the partition's files in the table's current
-version are the very files it describes: a later run of the same window writes new
-files, while partitions outside a run's window are hard links (same inode) into the
-new version. Partitions that no record matches (a table written before statistics
-existed, a crash between the commit and the record, ``FEATURESTORE_MONITOR_STATS=0``)
-are computed by the reader the first time they are asked for and cached in the same
-folder as ``recomputed-...``. The monitor writes only there, never to a feature table.
+version are the files it describes: a later run of that window writes new files, while
+partitions outside a run's window are hard links (same inode) in the new version.
+Partitions no record matches (a table written before statistics existed, a crash between
+the commit and the record, ``FEATURESTORE_MONITOR_STATS=0``) are computed from their files
+by the reader when first asked for, and cached as ``recomputed-...``. So is a run's whole
+record when a numeric feature has no edges yet (its first values decide them). The
+monitor writes only this folder, never a feature table.
 """
 
 from __future__ import annotations
@@ -72,17 +71,25 @@ MAX_VALUES = 1_000  # a partition keeps every value count up to this many distin
 TOP_VALUES = 100  # beyond, the most frequent ones (the rest go to ``other``)
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 SWITCH = "FEATURESTORE_MONITOR_STATS"  # "0" turns statistics off in ingestion runs
-PARTITION_KEYS = ("partition_date", "partition_hour")
 _FORMAT = 1
-_STALE_TMP_SECONDS = 3600
+_CHUNK_BYTES = 64 << 20  # partition files read at a time when computing from files
+_STALE_SECONDS = 3600  # leftovers of a killed writer older than this are removed
+_MAX_HASH = 2**64 - 1
+_DAY, _HOUR = timedelta(days=1), timedelta(hours=1)
 _INTEGER = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
 _INTEGER |= {"UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
-_FLOAT = {"FLOAT", "DOUBLE", "REAL"}
-_CATEGORICAL = {"VARCHAR", "BOOLEAN"}
+_ROW_TYPES = {
+    "slot": "VARCHAR", "partition_date": "INTEGER", "partition_hour": "INTEGER",
+    "column": "VARCHAR", "kind": "VARCHAR", "type": "VARCHAR", "count": "BIGINT",
+    "nulls": "BIGINT", "min": "DOUBLE", "max": "DOUBLE", "min_text": "VARCHAR",
+    "max_text": "VARCHAR", "mean": "DOUBLE", "m2": "DOUBLE", "whole": "BIGINT",
+    "sketch": "UBIGINT[]", "hist": "BIGINT[]", "lo": "DOUBLE", "hi": "DOUBLE",
+    "values": "VARCHAR[]", "value_counts": "BIGINT[]", "other": "BIGINT",
+}  # fmt: skip
 
 
 class UnknownFeatureTableError(UnknownObjectError):
-    """A feature table with no data: no job by that name has written a version yet."""
+    """A table no run has written yet; the message names the tables that have data."""
 
     def __init__(self, name: str, known: Sequence[str]) -> None:
         super().__init__("feature table", name)
@@ -92,13 +99,241 @@ class UnknownFeatureTableError(UnknownObjectError):
 
 
 def stats_enabled(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether ingestion runs record statistics: on unless ``FEATURESTORE_MONITOR_STATS``
+    """Whether ingestion runs record statistics: yes unless ``FEATURESTORE_MONITOR_STATS``
     is ``0``, ``false``, ``no`` or ``off``."""
     value = (os.environ if environ is None else environ).get(SWITCH, "1")
     return value.strip().lower() not in ("0", "false", "no", "off")
 
 
-# -- the records on disk --------------------------------------------------------------
+def _kind(type_: str) -> str:
+    if type_ in _INTEGER or type_ in ("FLOAT", "DOUBLE") or type_.startswith("DECIMAL"):
+        return "numeric"
+    return "categorical" if type_ in ("VARCHAR", "BOOLEAN") else "other"
+
+
+# -- one query: the statistics of the rows of a relation, per partition and feature -----
+
+
+def _part_sql(rows: str, keys: Sequence[str], name: str, type_: str, edges: Any) -> str:
+    """One feature's statistics per partition of ``rows`` (a relation with the partition
+    keys and the feature). Strings and booleans are grouped by value once and everything
+    is read from those pairs; the others get their moments in one pass, the histogram
+    from a group by bin, and the sketch from the distinct hashes below a threshold that
+    keeps about 4k of them (all, when the partition has few distinct values)."""
+    kind, group, v = _kind(type_), ", ".join(keys), sql.ident(name)
+    items = {
+        "partition_date": "partition_date", "column": sql.literal(name),
+        "kind": sql.literal(kind), "type": sql.literal(type_),
+        "partition_hour": "partition_hour" if "partition_hour" in keys else "NULL",
+    }  # fmt: skip
+    if kind == "categorical":
+        text, order = "CAST(v AS VARCHAR)", "ORDER BY n DESC, CAST(v AS VARCHAR)"
+        items |= {
+            "count": "coalesce(sum(n) FILTER (v IS NOT NULL), 0)",
+            "nulls": "coalesce(sum(n) FILTER (v IS NULL), 0)",
+            "min_text": f"min({text})", "max_text": f"max({text})",
+            "sketch": f"min(hash(v), {SKETCH_SIZE}) FILTER (v IS NOT NULL)",
+            "values": f"list({text} {order}) FILTER (v IS NOT NULL)",
+            "value_counts": f"list(n {order}) FILTER (v IS NOT NULL)",
+        }  # fmt: skip
+        keep = f'CASE WHEN len("values") <= {MAX_VALUES} THEN len("values") ELSE {TOP_VALUES} END'
+        return (
+            f'SELECT * REPLACE ("values"[1:{keep}] AS "values", value_counts[1:{keep}] AS '
+            f'value_counts, CASE WHEN "values" IS NULL THEN NULL ELSE count - '
+            f"coalesce(list_sum(value_counts[1:{keep}]), 0) END AS other), false AS filtered "
+            f"FROM (SELECT {_select(items)} FROM (SELECT {group}, {v} AS v, count(*) AS n "
+            f"FROM {rows} GROUP BY ALL) GROUP BY {group})"
+        )
+    x = f"CAST({v} AS DOUBLE)"
+    moments = [f"count({v}) AS count", f"count(*) - count({v}) AS nulls"]
+    if kind == "numeric":
+        whole = f"{v} IS NOT NULL" if type_ in _INTEGER else f"isfinite({x}) AND {x} = round({x})"
+        moments += [f"min({x}) AS min", f"max({x}) AS max", f"avg({x}) AS mean",
+                    f"var_pop({x}) * count({v}) AS m2", f"count_if({whole}) AS whole"]  # fmt: skip
+    else:
+        moments += [f"CAST(min({v}) AS VARCHAR) AS min_text",
+                    f"CAST(max({v}) AS VARCHAR) AS max_text"]  # fmt: skip
+    moments.append(f"approx_count_distinct({v}) AS approx")
+    limit = 4 * SKETCH_SIZE
+    threshold = (f"CASE WHEN approx <= {limit} THEN {_MAX_HASH} ELSE CAST({limit}.0 / approx * "
+                 f"{float(_MAX_HASH)!r} AS UBIGINT) END")  # fmt: skip
+    ctes = [
+        f"s AS MATERIALIZED (SELECT {group}, {', '.join(moments)} FROM {rows} GROUP BY ALL)",
+        f"k AS (SELECT {group}, min(h, {SKETCH_SIZE}) AS sketch, any_value(t) < {_MAX_HASH} "
+        f"AS filtered FROM (SELECT {group}, hash({v}) AS h, t FROM {rows} JOIN (SELECT "
+        f"{group}, {threshold} AS t FROM s) USING ({group}) WHERE {v} IS NOT NULL AND "
+        f"hash({v}) <= t GROUP BY ALL) GROUP BY ALL)",
+    ]
+    joins = f"LEFT JOIN k USING ({group})"
+    taken = ("min", "max", "mean", "m2", "whole") if kind == "numeric" else ("min_text", "max_text")
+    items |= {c: f"s.{c}" for c in ("count", "nulls", *taken)}
+    items |= {"sketch": "k.sketch", "filtered": "coalesce(k.filtered, false)"}
+    if kind == "numeric" and edges is not None:
+        low, high = edges
+        bin_sql = (
+            f"CASE WHEN {x} < {low!r} THEN 0 WHEN {x} > {high!r} OR isnan({x}) THEN {BINS + 1} "
+            f"ELSE 1 + least(CAST(floor(({x} - {low!r}) * {BINS / (high - low)!r}) AS INTEGER), "
+            f"{BINS - 1}) END"
+        )
+        cells = ", ".join(f"coalesce(sum(n) FILTER (b = {i}), 0)" for i in range(BINS + 2))
+        ctes.append(
+            f"h AS (SELECT {group}, [{cells}] AS hist FROM (SELECT {group}, {bin_sql} AS b, "
+            f"count(*) AS n FROM {rows} WHERE {v} IS NOT NULL GROUP BY ALL) GROUP BY ALL)"
+        )
+        joins += f" LEFT JOIN h USING ({group})"
+        items |= {"hist": "h.hist", "lo": repr(low), "hi": repr(high)}
+    return f"WITH {', '.join(ctes)} SELECT {_select(items)} FROM s {joins}"
+
+
+def _select(items: Mapping[str, str]) -> str:
+    """The statistics row's columns (NULL where ``items`` has none), typed."""
+    listed = [f"CAST({items.get(c, 'NULL')} AS {t}) AS {sql.ident(c)}"
+              for c, t in _ROW_TYPES.items() if c != "slot"]  # fmt: skip
+    if "filtered" in items:
+        listed.append(f"{items['filtered']} AS filtered")
+    return ", ".join(listed)
+
+
+def _stats_of(
+    con: duckdb.DuckDBPyConnection,
+    rows: str,
+    keys: Sequence[str],
+    columns: Sequence[tuple[str, str]],
+    edges: Mapping[str, tuple[float, float]],
+) -> pa.Table:
+    """The statistics rows of every partition of ``rows`` and feature of ``columns``
+    (one query), ``slot`` naming the partition (``partition_date=20130101[/...]``)."""
+    parts = [_part_sql(rows, keys, name, type_, edges.get(name)) for name, type_ in columns]
+    if not parts:  # no features: only the partitions' rows
+        hour = "partition_hour" if "partition_hour" in keys else "NULL"
+        parts = [f"SELECT partition_date, {hour} AS partition_hour, count(*) AS count, "
+                 f"0 AS nulls, false AS filtered FROM {rows} GROUP BY ALL"]  # fmt: skip
+    union = " UNION ALL BY NAME ".join(f"({part})" for part in parts)
+    slot = ("'partition_date=' || partition_date || CASE WHEN partition_hour IS NULL THEN '' "
+            "ELSE '/partition_hour=' || partition_hour END")  # fmt: skip
+    table = con.sql(
+        f'SELECT {slot} AS slot, * FROM ({union}) ORDER BY partition_date, partition_hour, "column"'
+    ).to_arrow_table()
+    return _exact_sketches(con, rows, table)
+
+
+def _exact_sketches(con: duckdb.DuckDBPyConnection, rows: str, table: pa.Table) -> pa.Table:
+    """Sketches whose threshold kept fewer than k hashes (the distinct estimate that set
+    it was far off: practically never) computed again from every distinct hash."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    short = pc.and_(table.column("filtered"), pc.less(pc.list_value_length(table.column(
+        "sketch")), SKETCH_SIZE))  # fmt: skip
+    table = table.drop_columns(["filtered"])
+    if not pc.any(short).as_py():
+        return table
+    records = table.to_pylist()
+    for i in pc.indices_nonzero(short).to_pylist():
+        row = records[i]
+        where = f"partition_date = {row['partition_date']}"
+        if row["partition_hour"] is not None:
+            where += f" AND partition_hour = {row['partition_hour']}"
+        v = sql.ident(row["column"])
+        row["sketch"] = con.sql(
+            f"SELECT min(h, {SKETCH_SIZE}) FROM (SELECT DISTINCT hash({v}) AS h FROM {rows} "
+            f"WHERE {where} AND {v} IS NOT NULL)"
+        ).fetchall()[0][0]
+    return pa.Table.from_pylist(records, schema=table.schema)
+
+
+# -- combining rows: partials of one partition, or the partitions of a window ------------
+
+
+def _combine(rows: pa.Table, *, truncate: bool) -> dict[str, Any]:
+    """One row from several rows of the same feature (newest last): the partials of one
+    partition (``truncate``: its value counts kept as a partition keeps them) or all the
+    partitions of a window."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    last = rows.slice(rows.num_rows - 1).to_pylist()[0]
+    kind = last["kind"]
+    same = rows.filter(pc.equal(rows.column("kind"), kind))
+    out: dict[str, Any] = {c: last.get(c) for c in ("slot", "partition_date", "partition_hour",
+                                                    "column", "kind", "type")}  # fmt: skip
+    out |= {"count": int(pc.sum(rows.column("count")).as_py() or 0),
+            "nulls": int(pc.sum(rows.column("nulls")).as_py() or 0)}  # fmt: skip
+    hashes = pc.list_flatten(same.column("sketch")).to_numpy(zero_copy_only=False)
+    out["sketch"] = [int(h) for h in np.unique(hashes.astype(np.uint64))[:SKETCH_SIZE]]
+    if kind == "numeric":
+        n = _floats(same, "count")
+        some = n > 0
+        total = float(n[some].sum())
+        means, m2s = _floats(same, "mean")[some], _floats(same, "m2")[some]
+        mean = float((n[some] * means).sum() / total) if total else None
+        m2 = float(m2s.sum() + (n[some] * (means - mean) ** 2).sum()) if mean is not None else None
+        out |= {
+            "min": pc.min(same.column("min")).as_py(),
+            "max": pc.max(same.column("max")).as_py(),
+            "mean": mean,
+            "m2": m2,
+            "whole": int(pc.sum(same.column("whole")).as_py() or 0),
+        }
+        edges = (last["lo"], last["hi"])
+        binned = same.filter(pc.is_valid(same.column("hist")))
+        if edges[0] is not None:  # the table's edges: partitions binned otherwise are left out
+            binned = binned.filter(pc.and_(pc.equal(binned.column("lo"), edges[0]),
+                                           pc.equal(binned.column("hi"), edges[1])))  # fmt: skip
+        if edges[0] is not None and binned.num_rows:
+            cells = pc.list_flatten(binned.column("hist")).to_numpy(zero_copy_only=False)
+            out |= {"hist": [int(c) for c in cells.reshape(-1, BINS + 2).sum(axis=0)],
+                    "lo": edges[0], "hi": edges[1]}  # fmt: skip
+    elif kind == "categorical":
+        out |= {"min_text": pc.min(same.column("min_text")).as_py(),
+                "max_text": pc.max(same.column("max_text")).as_py()}  # fmt: skip
+        pairs = pa.table({"v": pc.list_flatten(same.column("values")),
+                          "n": pc.list_flatten(same.column("value_counts"))})  # fmt: skip
+        merged = pairs.group_by("v").aggregate([("n", "sum")]).sort_by(
+            [("n_sum", "descending"), ("v", "ascending")])  # fmt: skip
+        values, counts = merged.column("v").to_pylist(), merged.column("n_sum").to_pylist()
+        other = int(pc.sum(same.column("other")).as_py() or 0)
+        if truncate and len(values) > MAX_VALUES:
+            other += sum(counts[TOP_VALUES:])
+            values, counts = values[:TOP_VALUES], counts[:TOP_VALUES]
+        out |= {"values": values, "value_counts": counts, "other": other}
+    else:
+        out |= {"min_text": pc.min(same.column("min_text")).as_py(),
+                "max_text": pc.max(same.column("max_text")).as_py()}  # fmt: skip
+    return out
+
+
+def _floats(table: pa.Table, column: str) -> Any:
+    import numpy as np
+
+    return np.asarray(table.column(column).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _combine_partials(parts: Sequence[pa.Table]) -> pa.Table:
+    """The batches' rows with the partitions split between batches combined."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = pa.concat_tables(parts)
+    key = pc.binary_join_element_wise(table.column("slot"), pc.fill_null(table.column(
+        "column"), ""), "\x00")  # fmt: skip
+    table = table.append_column("__key", key)
+    counts = table.group_by("__key").aggregate([("__key", "count")])
+    split = counts.filter(pc.greater(counts.column("__key_count"), 1)).column("__key")
+    if len(split) == 0:
+        return table.drop_columns(["__key"])
+    whole = table.filter(pc.invert(pc.is_in(table.column("__key"), split)))
+    combined = [_combine(table.filter(pc.equal(table.column("__key"), k)), truncate=True)
+                for k in split.to_pylist()]  # fmt: skip
+    schema = whole.drop_columns(["__key"]).schema
+    merged = pa.concat_tables([whole.drop_columns(["__key"]),
+                               pa.Table.from_pylist(combined, schema=schema)])  # fmt: skip
+    return merged.sort_by([("partition_date", "ascending"), ("partition_hour", "ascending"),
+                           ("column", "ascending")])  # fmt: skip
+
+
+# -- the partitions on disk and the records ---------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -112,19 +347,15 @@ class _Slot:
     def start(self) -> datetime:
         return _slot_start(self.key)
 
-    @property
-    def end(self) -> datetime:
-        return self.start + (timedelta(hours=1) if "partition_hour=" in self.key else _DAY)
-
 
 @dataclass(frozen=True)
 class _Record:
-    """One record: a run's statistics (``source`` run) or the reader's (recomputed)."""
+    """A record: a run's statistics (``source`` run) or the reader's (recomputed)."""
 
     name: str
     run_id: str
     source: str
-    start: datetime | None
+    start: datetime | None  # a run's window
     end: datetime | None
     slots: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -136,13 +367,14 @@ class _Record:
         return self.start is not None and self.end is not None and self.start <= start < self.end
 
 
-_DAY = timedelta(days=1)
-
-
 def _slot_start(key: str) -> datetime:
     values = dict(part.split("=", 1) for part in key.split("/"))
     day = datetime.strptime(values["partition_date"], "%Y%m%d").replace(tzinfo=UTC)
     return day.replace(hour=int(values.get("partition_hour", 0)))
+
+
+def _slot_end(key: str) -> datetime:
+    return _slot_start(key) + (_HOUR if "partition_hour=" in key else _DAY)
 
 
 def _slot_key(partition_date: int, partition_hour: int | None) -> str:
@@ -152,10 +384,8 @@ def _slot_key(partition_date: int, partition_hour: int | None) -> str:
 
 def _current_version(layout: DataLayout, table: str) -> Path | None:
     link = layout.table(table)
-    if not link.is_symlink():
-        return None
-    target = link.resolve()
-    return target if target.is_dir() else None
+    target = link.resolve() if link.is_symlink() else None
+    return target if target is not None and target.is_dir() else None
 
 
 def _slots(version: Path) -> dict[str, _Slot]:
@@ -163,42 +393,32 @@ def _slots(version: Path) -> dict[str, _Slot]:
     found: dict[str, _Slot] = {}
     for folder, _dirs, files in os.walk(version):
         names = sorted(name for name in files if name.endswith(".parquet"))
-        if not names:
-            continue
-        key = Path(folder).relative_to(version).as_posix()
-        identity = []
-        for name in names:
-            info = os.stat(os.path.join(folder, name))
-            identity.append((name, info.st_ino, info.st_size, info.st_mtime_ns))
-        found[key] = _Slot(key, tuple(identity))
+        if names:
+            key = Path(folder).relative_to(version).as_posix()
+            infos = [os.stat(os.path.join(folder, name)) for name in names]
+            identity = (
+                (n, i.st_ino, i.st_size, i.st_mtime_ns) for n, i in zip(names, infos, strict=True)
+            )
+            found[key] = _Slot(key, tuple(identity))
     return found
 
 
 def _read_records(folder: Path) -> list[_Record]:
-    """Every complete record of a table, oldest run first (unreadable ones are skipped)."""
+    """Every complete record of a table, oldest first (unreadable ones are skipped)."""
     records = []
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         if path.name == "edges.json":
             continue
         try:
             meta = json.loads(path.read_text())
-            records.append(
-                _Record(
-                    name=path.stem,
-                    run_id=str(meta["run_id"]),
-                    source=str(meta["source"]),
-                    start=_parse_time(meta.get("start")),
-                    end=_parse_time(meta.get("end")),
-                    slots=dict(meta["slots"]),
-                )
-            )
+            start, end = meta.get("start"), meta.get("end")
+            records.append(_Record(path.stem, str(meta["run_id"]), str(meta["source"]),
+                                   datetime.fromisoformat(start) if start else None,
+                                   datetime.fromisoformat(end) if end else None,
+                                   dict(meta["slots"])))  # fmt: skip
         except (OSError, ValueError, KeyError, TypeError):
-            logger.warning("ignoring unreadable statistics record %s", path)
+            logger.warning("ignoring the unreadable statistics record %s", path)
     return sorted(records, key=lambda r: (r.run_id, r.source == "run"))
-
-
-def _parse_time(value: object) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def _write_record(folder: Path, name: str, rows: pa.Table, meta: dict[str, Any]) -> Path:
@@ -209,390 +429,10 @@ def _write_record(folder: Path, name: str, rows: pa.Table, meta: dict[str, Any])
     tmp = folder / f".{name}.parquet.{os.getpid()}.tmp"
     pq.write_table(rows, tmp, compression="zstd")
     os.replace(tmp, folder / f"{name}.parquet")
-    target = folder / f"{name}.json"
     tmp = folder / f".{name}.json.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(meta, separators=(",", ":")))
-    os.replace(tmp, target)
-    return target
-
-
-def _read_rows(folder: Path, wanted: Mapping[str, set[str]]) -> list[pa.Table]:
-    """The rows of each record (by name) for the wanted partition keys."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    tables = []
-    for name, keys in wanted.items():
-        rows = pq.read_table(folder / f"{name}.parquet")
-        tables.append(rows.filter(pc.is_in(rows.column("slot"), pa.array(sorted(keys)))))
-    return tables
-
-
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """The statistics folder's lock: one writer of ``edges.json`` at a time."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-# -- computing a set of partitions ----------------------------------------------------
-
-
-def _kind(type_: str) -> str:
-    if type_ in _INTEGER or type_ in _FLOAT or type_.startswith("DECIMAL"):
-        return "numeric"
-    return "categorical" if type_ in _CATEGORICAL else "other"
-
-
-def _features(con: duckdb.DuckDBPyConnection, scan: str, job: Job | None) -> list[tuple[str, str]]:
-    """(name, DuckDB type) of the files' feature columns, in the job header's order."""
-    described = [
-        (row[0], row[1]) for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
-    ]
-    skip = {*PARTITION_KEYS, *(job.entities if job else ()), *((job.timestamp,) if job else ())}
-    columns = [(name, type_) for name, type_ in described if name not in skip]
-    if job is not None and job.columns:
-        order = {c.name: i for i, c in enumerate(job.columns)}
-        columns.sort(key=lambda c: order.get(c[0], len(order)))
-    return columns
-
-
-def _scan(files: Sequence[str]) -> str:
-    listed = ", ".join(sql.path_literal(f) for f in files)
-    return f"read_parquet([{listed}], hive_partitioning = true, union_by_name = true)"
-
-
-def _edges(
-    con: duckdb.DuckDBPyConnection,
-    folder: Path,
-    scan: str,
-    columns: Sequence[tuple[str, str]],
-    job: Job | None,
-    decided_by: str,
-) -> dict[str, tuple[float, float]]:
-    """Each numeric feature's histogram range, deciding (and storing) the missing ones:
-    the header's ``min``/``max`` where declared, else the extremes of these files."""
-    numeric = [name for name, type_ in columns if _kind(type_) == "numeric"]
-    path = folder / "edges.json"
-    stored = _load_edges(path)
-    if all(name in stored for name in numeric):
-        return stored
-    with _locked(folder):
-        stored = _load_edges(path)
-        missing = [name for name in numeric if name not in stored]
-        declared = job.column_map if job is not None else {}
-        bounds = {
-            name: (declared[name].min, declared[name].max) if name in declared else (None, None)
-            for name in missing
-        }
-        scanned = [name for name in missing if None in bounds[name]]
-        if scanned:
-            items = []
-            for name in scanned:
-                x = f"CAST({sql.ident(name)} AS DOUBLE)"
-                items += [f"min({x}) FILTER (isfinite({x}))", f"max({x}) FILTER (isfinite({x}))"]
-            row = con.execute(f"SELECT {', '.join(items)} FROM {scan}").fetchall()[0]
-            for i, name in enumerate(scanned):
-                low, high = bounds[name]
-                bounds[name] = (
-                    row[2 * i] if low is None else low,
-                    row[2 * i + 1] if high is None else high,
-                )
-        added: dict[str, dict[str, Any]] = {}
-        for name in missing:
-            low, high = bounds[name]
-            if low is None or high is None:
-                continue  # no finite value yet: the first run that has one decides
-            low, high = float(low), float(high)
-            if not low < high:
-                low, high = min(low, high) - 0.5, max(low, high) + 0.5
-            source = "header" if name not in scanned else "data"
-            added[name] = {"lo": low, "hi": high, "source": source, "decided_by": decided_by}
-        if added:
-            document: dict[str, Any] = {"format": _FORMAT, "bins": BINS, "columns": {}}
-            with contextlib.suppress(OSError, ValueError):
-                document = json.loads(path.read_text())
-            document["columns"].update(added)
-            tmp = folder / f".edges.json.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps(document, indent=1))
-            os.replace(tmp, path)
-        return {**stored, **{n: (e["lo"], e["hi"]) for n, e in added.items()}}
-
-
-def _load_edges(path: Path) -> dict[str, tuple[float, float]]:
-    try:
-        columns = json.loads(path.read_text())["columns"]
-    except (OSError, ValueError, KeyError):
-        return {}
-    return {name: (float(e["lo"]), float(e["hi"])) for name, e in columns.items()}
-
-
-def _column_sql(
-    scan: str, keys: Sequence[str], name: str, type_: str, edges: tuple[float, float] | None
-) -> str:
-    """One feature's statistics per partition, from its (value, count) pairs: grouping a
-    partition's rows by value is the one pass over the data; every statistic then reads
-    the far smaller pairs (the histogram, the sketch, the two-pass M2)."""
-    kind = _kind(type_)
-    group = ", ".join(keys)
-    hour = "partition_hour" if "partition_hour" in keys else "NULL"
-    items = {
-        "partition_date": "partition_date",
-        "partition_hour": hour,
-        "column": sql.literal(name),
-        "kind": sql.literal(kind),
-        "type": sql.literal(type_),
-        "count": "coalesce(sum(n) FILTER (v IS NOT NULL), 0)",
-        "nulls": "coalesce(sum(n) FILTER (v IS NULL), 0)",
-        "sketch": f"min(hash(v), {SKETCH_SIZE}) FILTER (v IS NOT NULL)",
-    }
-    source = "pairs"
-    if kind == "numeric":
-        whole = "x IS NOT NULL" if type_ in _INTEGER else "isfinite(x) AND x = round(x)"
-        items |= {
-            "min": "min(x)",
-            "max": "max(x)",
-            "mean": "any_value(mean)",
-            "m2": "sum(n * (x - mean) * (x - mean))",
-            "whole": f"coalesce(sum(n) FILTER ({whole}), 0)",
-        }
-        bin_sql = "NULL"
-        if edges is not None:
-            low, high = edges
-            scale = BINS / (high - low)
-            bin_sql = (
-                f"CASE WHEN x < {low!r} THEN 0 WHEN x > {high!r} OR isnan(x) THEN {BINS + 1} "
-                f"ELSE 1 + least(CAST(floor((x - {low!r}) * {scale!r}) AS INTEGER), "
-                f"{BINS - 1}) END"
-            )
-            cells = ", ".join(f"coalesce(sum(n) FILTER (b = {i}), 0)" for i in range(BINS + 2))
-            items |= {"hist": f"[{cells}]", "lo": repr(low), "hi": repr(high)}
-        source = (
-            f"(SELECT p.*, m.mean, CASE WHEN p.x IS NULL THEN NULL ELSE {bin_sql} END AS b "
-            f"FROM (SELECT *, CAST(v AS DOUBLE) AS x FROM pairs) AS p JOIN (SELECT {group}, "
-            f"sum(n * CAST(v AS DOUBLE)) FILTER (v IS NOT NULL) / nullif(sum(n) FILTER "
-            f"(v IS NOT NULL), 0) AS mean FROM pairs GROUP BY ALL) AS m USING ({group}))"
-        )
-    elif kind == "categorical" or _orderable(type_):
-        items |= {"min_text": "CAST(min(v) AS VARCHAR)", "max_text": "CAST(max(v) AS VARCHAR)"}
-    if kind == "categorical":
-        text = "CAST(v AS VARCHAR)"
-        ordered = f"ORDER BY n DESC, {text}"
-        items |= {
-            "values": f"list({text} {ordered}) FILTER (v IS NOT NULL)",
-            "value_counts": f"list(n {ordered}) FILTER (v IS NOT NULL)",
-        }
-    select = ", ".join(
-        f"CAST({items.get(column, 'NULL')} AS {type_sql}) AS {sql.ident(column)}"
-        for column, type_sql in _ROW_TYPES.items()
-        if column not in ("slot", "other")
-    )
-    keep = f'CASE WHEN len("values") <= {MAX_VALUES} THEN len("values") ELSE {TOP_VALUES} END'
-    return (
-        f"WITH pairs AS MATERIALIZED (SELECT {group}, {sql.ident(name)} AS v, count(*) AS n "
-        f"FROM {scan} GROUP BY ALL) "
-        f'SELECT * REPLACE ("values"[1:{keep}] AS "values", value_counts[1:{keep}] AS '
-        f'value_counts), CAST(CASE WHEN "values" IS NULL THEN NULL ELSE count - '
-        f"coalesce(list_sum(value_counts[1:{keep}]), 0) END AS BIGINT) AS other "
-        f"FROM (SELECT {select} FROM {source} GROUP BY {group})"
-    )
-
-
-def _orderable(type_: str) -> bool:
-    return not any(mark in type_ for mark in ("[", "STRUCT", "MAP", "UNION"))
-
-
-# The statistics rows' columns and their types.
-_ROW_TYPES = {
-    "slot": "VARCHAR",
-    "partition_date": "INTEGER",
-    "partition_hour": "INTEGER",
-    "column": "VARCHAR",
-    "kind": "VARCHAR",
-    "type": "VARCHAR",
-    "count": "BIGINT",
-    "nulls": "BIGINT",
-    "min": "DOUBLE",
-    "max": "DOUBLE",
-    "min_text": "VARCHAR",
-    "max_text": "VARCHAR",
-    "mean": "DOUBLE",
-    "m2": "DOUBLE",
-    "whole": "BIGINT",
-    "sketch": "UBIGINT[]",
-    "hist": "BIGINT[]",
-    "lo": "DOUBLE",
-    "hi": "DOUBLE",
-    "values": "VARCHAR[]",
-    "value_counts": "BIGINT[]",
-    "other": "BIGINT",
-}
-
-
-def _compute(
-    con: duckdb.DuckDBPyConnection,
-    files: Sequence[str],
-    keys: Sequence[str],
-    columns: Sequence[tuple[str, str]],
-    edges: Mapping[str, tuple[float, float]],
-) -> pa.Table:
-    """The statistics rows of every partition of ``files`` and feature of ``columns``,
-    in one query; ``slot`` names each row's partition."""
-    scan = _scan(files)
-    parts = [_column_sql(scan, keys, name, type_, edges.get(name)) for name, type_ in columns]
-    if not parts:  # no feature columns: only the partitions' rows
-        hour = "partition_hour" if "partition_hour" in keys else "NULL"
-        parts = [
-            f"SELECT CAST(partition_date AS INTEGER) AS partition_date, CAST({hour} AS INTEGER)"
-            f' AS partition_hour, CAST(NULL AS VARCHAR) AS "column", count(*) AS count, '
-            f"CAST(0 AS BIGINT) AS nulls FROM {scan} GROUP BY ALL"
-        ]
-    query = " UNION ALL BY NAME ".join(f"({part})" for part in parts)
-    slot = (
-        "'partition_date=' || partition_date || CASE WHEN partition_hour IS NULL THEN '' "
-        "ELSE '/partition_hour=' || partition_hour END"
-    )
-    return con.sql(
-        f'SELECT {slot} AS slot, * FROM ({query}) ORDER BY partition_date, partition_hour, "column"'
-    ).to_arrow_table()
-
-
-def _rows_by_slot(rows: pa.Table) -> dict[str, int]:
-    """A partition's rows: the count plus the nulls of any one of its features."""
-    found: dict[str, int] = {}
-    for slot, count, nulls in zip(
-        rows.column("slot").to_pylist(),
-        rows.column("count").to_pylist(),
-        rows.column("nulls").to_pylist(),
-        strict=True,
-    ):
-        found.setdefault(slot, int(count) + int(nulls))
-    return found
-
-
-def _quarantined_by_slot(
-    con: duckdb.DuckDBPyConnection, relation: str, timestamp: str, rule: str, hourly: bool
-) -> dict[str | None, dict[str, int]]:
-    """Quarantined rows per partition key (``None``: no timestamp) and rule."""
-    ts = f"TRY_CAST({sql.ident(timestamp)} AS TIMESTAMPTZ)"
-    hour = f"hour({ts})" if hourly else "NULL"
-    found: dict[str | None, dict[str, int]] = {}
-    for day, hour_value, name, n in con.execute(
-        f"SELECT CAST(strftime({ts}, '%Y%m%d') AS INTEGER), {hour}, {sql.ident(rule)}, "
-        f"count(*) FROM {relation} GROUP BY ALL"
-    ).fetchall():
-        key = None if day is None else _slot_key(day, hour_value)
-        found.setdefault(key, {})[str(name)] = int(n)
-    return found
-
-
-# -- the ingestion runner's hook ------------------------------------------------------
-
-
-def record_partition_stats(
-    project: Project,
-    job: Job,
-    run_id: str,
-    version: Path,
-    span: tuple[datetime, datetime],
-    *,
-    bad: pa.Table | None = None,
-) -> Path:
-    """Compute and store the statistics of the partitions a run just committed: those of
-    ``version`` (the run's new version folder) that start in ``span``. ``bad`` holds the
-    run's quarantined rows (with the job's timestamp column and ``__rule``). Returns the
-    record's description file. Then removes the records nothing refers to any more.
-
-    The runner calls it after the commit and logs, never raises, its failure: a missing
-    record is computed by the reader.
-    """
-    layout = project.layout
-    folder = layout.monitor_stats(job.name)
-    slots = _slots(version)
-    mine = {key: slot for key, slot in slots.items() if span[0] <= slot.start < span[1]}
-    hourly = job.grain == "hour"
-    keys = PARTITION_KEYS if hourly else PARTITION_KEYS[:1]
-    con = sql.connect()
-    try:
-        files = [str(version / key / name) for key, slot in mine.items() for name, *_ in slot.files]
-        if files:
-            scan = _scan(files)
-            columns = _features(con, scan, job)
-            edges = _edges(con, folder, scan, columns, job, run_id)
-            rows = _compute(con, files, keys, columns, edges)
-        else:
-            rows = _empty_rows()
-        quarantined: dict[str | None, dict[str, int]] = {}
-        if bad is not None and bad.num_rows:
-            con.register("__stats_bad", bad)
-            quarantined = _quarantined_by_slot(con, "__stats_bad", job.timestamp, "__rule", hourly)
-    finally:
-        con.close()
-    good = _rows_by_slot(rows)
-    entries: dict[str, dict[str, Any]] = {}
-    for key in sorted({*mine, *(k for k in quarantined if k is not None)}):
-        by_rule = quarantined.get(key, {})
-        slot = mine.get(key)
-        entries[key] = {
-            "files": [list(f) for f in slot.files] if slot else [],
-            "rows": good.get(key, 0),
-            "quarantined": sum(by_rule.values()),
-            "by_rule": by_rule,
-        }
-    unplaced = quarantined.get(None, {})
-    meta = {
-        "format": _FORMAT,
-        "table": job.name,
-        "run_id": run_id,
-        "source": "run",
-        "start": span[0].isoformat(),
-        "end": span[1].isoformat(),
-        "grain": job.grain,
-        "slots": entries,
-        "unplaced": {"quarantined": sum(unplaced.values()), "by_rule": unplaced},
-        "written_at": datetime.now(UTC).isoformat(),
-    }
-    written = _write_record(folder, run_id, rows, meta)
-    _prune(folder, slots, keep=run_id)
-    return written
-
-
-def _empty_rows() -> pa.Table:
-    import pyarrow as pa
-
-    return pa.table(
-        {
-            "slot": pa.array([], pa.string()),
-            "count": pa.array([], pa.int64()),
-            "nulls": pa.array([], pa.int64()),
-        }
-    )
-
-
-def _prune(folder: Path, slots: Mapping[str, _Slot], keep: str) -> None:
-    """Delete the records that describe no partition of the current version any more and
-    that no partition's quarantine counts come from (and leftovers of killed writers)."""
-    records = _read_records(folder)
-    used = {record.name for record in _data_records(records, slots).values()}
-    used |= {record.name for record in _quarantine_records(records, slots).values()}
-    for record in records:
-        if record.name not in used and record.name != keep:
-            for suffix in (".json", ".parquet"):
-                (folder / f"{record.name}{suffix}").unlink(missing_ok=True)
-    complete = {record.name for record in records}
-    now = time.time()
-    for path in folder.iterdir():
-        orphan = path.suffix == ".parquet" and path.stem not in complete
-        if (
-            orphan or path.name.endswith(".tmp")
-        ) and now - path.stat().st_mtime > _STALE_TMP_SECONDS:
-            path.unlink(missing_ok=True)
+    os.replace(tmp, folder / f"{name}.json")
+    return folder / f"{name}.json"
 
 
 def _data_records(records: Sequence[_Record], slots: Mapping[str, _Slot]) -> dict[str, _Record]:
@@ -609,26 +449,341 @@ def _quarantine_records(
     records: Sequence[_Record], slots: Mapping[str, _Slot]
 ) -> dict[str, _Record]:
     """Per partition key, the run record its quarantine counts come from: the run that
-    wrote its current files, or, for a partition whose rows were all quarantined (no
-    files), the newest run whose window covers it, if that run says so."""
+    wrote its current files or, for a partition whose rows were all quarantined (it has
+    no files), the newest run whose window covers it, if that run says so."""
     runs = [record for record in records if record.source == "run"]
-    found = {key: r for key, r in _data_records(runs, slots).items()}
-    fileless = {key for record in runs for key in record.slots if key not in slots}
-    for key in fileless:
-        start = _slot_start(key)
-        newest = next((r for r in reversed(runs) if r.covers(start)), None)
-        entry = newest.slots.get(key) if newest is not None else None
-        if newest is not None and entry is not None and entry["rows"] == 0:
+    found = _data_records(runs, slots)
+    for key in {key for record in runs for key in record.slots if key not in slots}:
+        newest = next((r for r in reversed(runs) if r.covers(_slot_start(key))), None)
+        if newest is not None and newest.slots.get(key, {}).get("rows", -1) == 0:
             found[key] = newest
     return found
 
 
-# -- reading a window -----------------------------------------------------------------
+def _prune(folder: Path, slots: Mapping[str, _Slot], keep: str) -> None:
+    """Delete the records no partition of the current version takes its statistics or
+    quarantine counts from, and what killed writers left behind."""
+    records = _read_records(folder)
+    used = {r.name for r in _data_records(records, slots).values()}
+    used |= {r.name for r in _quarantine_records(records, slots).values()}
+    for record in records:
+        if record.name not in used and record.name != keep:
+            for suffix in (".json", ".parquet"):
+                (folder / f"{record.name}{suffix}").unlink(missing_ok=True)
+    names, now = {r.name for r in records}, time.time()
+    for path in folder.iterdir():
+        leftover = path.name.endswith(".tmp") or (
+            path.suffix == ".parquet" and path.stem not in names
+        )
+        with contextlib.suppress(OSError):
+            if leftover and now - path.stat().st_mtime > _STALE_SECONDS:
+                path.unlink()
+
+
+# -- histogram edges ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """The statistics folder's lock: one writer of ``edges.json`` at a time."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _load_edges(folder: Path) -> dict[str, tuple[float, float]]:
+    try:
+        columns = json.loads((folder / "edges.json").read_text())["columns"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {name: (float(e["lo"]), float(e["hi"])) for name, e in columns.items()}
+
+
+def _decide_edges(
+    folder: Path,
+    columns: Sequence[tuple[str, str]],
+    job: Job | None,
+    decided_by: str,
+    extremes: Any = None,
+) -> dict[str, tuple[float, float]]:
+    """Each numeric feature's edges: stored ones, then the header's ``min`` and ``max``,
+    then (for the rest, if ``extremes`` is given) the finite extremes of the values, a
+    callable from column names to (min, max). The new ones are stored."""
+    numeric = [name for name, type_ in columns if _kind(type_) == "numeric"]
+    edges = _load_edges(folder)
+    if all(name in edges for name in numeric):
+        return edges
+    declared = job.column_map if job is not None else {}
+    with _locked(folder):
+        edges = _load_edges(folder)
+        added: dict[str, dict[str, Any]] = {}
+        missing = [name for name in numeric if name not in edges]
+        bounds = {n: (declared[n].min, declared[n].max) if n in declared else (None, None)
+                  for n in missing}  # fmt: skip
+        scanned = [n for n in missing if None in bounds[n]]
+        found = extremes(scanned) if extremes is not None and scanned else {}
+        for name in missing:
+            low, high = bounds[name]
+            low = found.get(name, (None, None))[0] if low is None else low
+            high = found.get(name, (None, None))[1] if high is None else high
+            if low is None or high is None:
+                continue  # no finite value yet: the first one decides
+            low, high = float(low), float(high)
+            if not low < high:
+                low, high = min(low, high) - 0.5, max(low, high) + 0.5
+            added[name] = {"lo": low, "hi": high, "decided_by": decided_by,
+                           "from": "data" if name in scanned else "header"}  # fmt: skip
+        if added:
+            document: dict[str, Any] = {"format": _FORMAT, "bins": BINS, "columns": {}}
+            with contextlib.suppress(OSError, ValueError):
+                document = json.loads((folder / "edges.json").read_text())
+            document["columns"].update(added)
+            tmp = folder / f".edges.json.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps(document, indent=1))
+            os.replace(tmp, folder / "edges.json")
+        return {**edges, **{n: (e["lo"], e["hi"]) for n, e in added.items()}}
+
+
+# -- computing from partition files (first runs, tables without records) ------------------
+
+
+def _features(described: Sequence[tuple[str, str]], job: Job | None) -> list[tuple[str, str]]:
+    """The feature columns of ``described`` (name, type), in the job header's order."""
+    skip = {"partition_date", "partition_hour"}
+    if job is not None:
+        skip |= {*job.entities, job.timestamp}
+    columns = [(name, type_) for name, type_ in described if name not in skip]
+    if job is not None and job.columns:
+        order = {c.name: i for i, c in enumerate(job.columns)}
+        columns.sort(key=lambda c: order.get(c[0], len(order)))
+    return columns
+
+
+def _from_files(
+    version: Path, slots: Sequence[_Slot], job: Job | None, folder: Path, decided_by: str
+) -> pa.Table:
+    """The statistics rows of ``slots``, read from their files a chunk at a time."""
+    import pyarrow as pa
+
+    def scan(chosen: Sequence[_Slot]) -> str:
+        files = ", ".join(sql.path_literal(version / s.key / f[0]) for s in chosen for f in s.files)
+        return f"read_parquet([{files}], hive_partitioning = true, union_by_name = true)"
+
+    hourly = any("partition_hour=" in s.key for s in slots)
+    keys = ("partition_date", "partition_hour") if hourly else ("partition_date",)
+    con = sql.connect()
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {scan(slots)}").fetchall()
+        columns = _features([(row[0], row[1]) for row in described], job)
+
+        def extremes(names: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+            xs = [f"CAST({sql.ident(n)} AS DOUBLE)" for n in names]
+            items = [
+                f"min({x}) FILTER (isfinite({x})), max({x}) FILTER (isfinite({x}))" for x in xs
+            ]
+            row = con.execute(f"SELECT {', '.join(items)} FROM {scan(slots)}").fetchall()[0]
+            return {n: (row[2 * i], row[2 * i + 1]) for i, n in enumerate(names)}
+
+        edges = _decide_edges(folder, columns, job, decided_by, extremes)
+        parts, chunk, size = [], [], 0
+        for i, slot in enumerate(slots):
+            chunk.append(slot)
+            size += sum(f[2] for f in slot.files)
+            if size >= _CHUNK_BYTES or i == len(slots) - 1:
+                present = {
+                    row[0]
+                    for row in con.execute(f"DESCRIBE SELECT * FROM {scan(chunk)}").fetchall()
+                }
+                select = [*keys] + [
+                    sql.ident(n) if n in present else f"CAST(NULL AS {t}) AS {sql.ident(n)}"
+                    for n, t in columns
+                ]
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE __rows AS SELECT {', '.join(select)} "
+                    f"FROM {scan(chunk)}"
+                )
+                parts.append(_stats_of(con, "__rows", keys, columns, edges))
+                chunk, size = [], 0
+    finally:
+        con.close()
+    return pa.concat_tables(parts)
+
+
+def _rows_by_slot(rows: pa.Table) -> dict[str, int]:
+    """A partition's rows: the count plus the nulls of any one of its features."""
+    found: dict[str, int] = {}
+    for slot, count, nulls in zip(rows.column("slot").to_pylist(), rows.column("count").to_pylist(),
+                                  rows.column("nulls").to_pylist(), strict=True):  # fmt: skip
+        found.setdefault(slot, int(count) + int(nulls))
+    return found
+
+
+def _quarantined(
+    con: duckdb.DuckDBPyConnection, relation: str, timestamp: str, rule: str, hourly: bool
+) -> dict[str | None, dict[str, int]]:
+    """Quarantined rows per partition key (``None``: without a timestamp) and rule."""
+    ts = f"TRY_CAST({sql.ident(timestamp)} AS TIMESTAMPTZ)"
+    found: dict[str | None, dict[str, int]] = {}
+    for day, hour, name, n in con.execute(
+        f"SELECT CAST(strftime({ts}, '%Y%m%d') AS INTEGER), {f'hour({ts})' if hourly else 'NULL'},"
+        f" {sql.ident(rule)}, count(*) FROM {relation} GROUP BY ALL"
+    ).fetchall():
+        found.setdefault(None if day is None else _slot_key(day, hour), {})[str(name)] = int(n)
+    return found
+
+
+# -- the ingestion runner's side ---------------------------------------------------------
+
+
+class RunStats:
+    """The statistics of one run's good rows, computed batch by batch while the runner
+    streams them to the partition writer (``tee``), so no partition file is read back;
+    ``record_partition_stats`` writes them after the commit. Any failure only stops the
+    collection (the record is then computed from the files)."""
+
+    def __init__(self, project: Project, job: Job) -> None:
+        self.project, self.job = project, job
+        self.folder = project.layout.monitor_stats(job.name)
+        self.parts: list[pa.Table] = []
+        self.streaming = True
+        self.columns: list[tuple[str, str]] | None = None
+        self.edges: dict[str, tuple[float, float]] = {}
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def tee(
+        self, reader: pa.RecordBatchReader, written: Sequence[str], rule: str
+    ) -> pa.RecordBatchReader:
+        """``reader``'s batches, unchanged, each added to the statistics on its way."""
+        import pyarrow as pa
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for batch in reader:
+                if self.streaming:
+                    self._add(batch, written, rule)
+                yield batch
+
+        return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+    def _add(self, batch: pa.RecordBatch, written: Sequence[str], rule: str) -> None:
+        job = self.job
+        try:
+            if self._con is None:
+                self._con = sql.connect()
+            con = self._con
+            con.register("__batch", batch)
+            if self.columns is None:
+                described = con.execute("DESCRIBE SELECT * FROM __batch").fetchall()
+                types = {row[0]: row[1] for row in described}
+                self.columns = _features([(n, types[n]) for n in written], job)
+                self.edges = _decide_edges(self.folder, self.columns, job, "header")
+                numeric = [n for n, t in self.columns if _kind(t) == "numeric"]
+                if any(n not in self.edges for n in numeric):
+                    self.streaming = False  # the first values decide: computed from files
+                    return
+            ts = sql.ident(job.timestamp)
+            keys = [f"CAST({ts} AS DATE) AS day"]
+            keys += (
+                [f"CAST(hour({ts}) AS INTEGER) AS partition_hour"] if job.grain == "hour" else []
+            )
+            features = ", ".join(sql.ident(n) for n, _ in self.columns)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE __rows AS SELECT * EXCLUDE (day), "
+                "CAST(strftime(day, '%Y%m%d') AS INTEGER) AS partition_date FROM (SELECT "
+                f"{', '.join(keys)}{', ' if features else ''}{features} FROM __batch "
+                f"WHERE {sql.ident(rule)} IS NULL)"
+            )
+            names = (
+                ("partition_date", "partition_hour") if job.grain == "hour" else ("partition_date",)
+            )
+            self.parts.append(_stats_of(con, "__rows", names, self.columns, self.edges))
+        except Exception:
+            logger.warning("%s: statistics not computed from the stream", job.name, exc_info=True)
+            self.streaming, self.parts = False, []
+        finally:
+            if self._con is not None:
+                with contextlib.suppress(Exception):
+                    self._con.unregister("__batch")
+
+    def rows(self) -> pa.Table | None:
+        """The streamed statistics, one row per partition and feature (None: not streamed)."""
+        if not self.streaming or self.columns is None or not self.parts:
+            return None
+        return _combine_partials(self.parts)
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+def record_partition_stats(
+    project: Project,
+    job: Job,
+    run_id: str,
+    version: Path,
+    span: tuple[datetime, datetime],
+    *,
+    bad: pa.Table | None = None,
+    streamed: RunStats | None = None,
+) -> Path:
+    """Store the statistics of the partitions a run just committed: those of ``version``
+    (its new version folder) that start in ``span``, from ``streamed`` or else read from
+    their files. ``bad`` holds the run's quarantined rows (the job's timestamp column and
+    ``__rule``). Returns the record's description file; then deletes the records that no
+    partition of the version uses any more.
+
+    The runner calls it after its commit and logs, never raises, its failure: the reader
+    computes a missing record itself.
+    """
+    folder = project.layout.monitor_stats(job.name)
+    slots = _slots(version)
+    mine = {key: slot for key, slot in slots.items() if span[0] <= slot.start < span[1]}
+    rows = streamed.rows() if streamed is not None else None
+    if rows is None or set(rows.column("slot").to_pylist()) != set(mine):
+        rows = _from_files(version, list(mine.values()), job, folder, run_id) if mine else None
+    quarantined: dict[str | None, dict[str, int]] = {}
+    if bad is not None and bad.num_rows:
+        con = sql.connect()
+        try:
+            con.register("__bad", bad)
+            quarantined = _quarantined(con, "__bad", job.timestamp, "__rule", job.grain == "hour")
+        finally:
+            con.close()
+    good = _rows_by_slot(rows) if rows is not None else {}
+    entries = {}
+    for key in sorted({*mine, *(k for k in quarantined if k is not None)}):
+        by_rule = quarantined.get(key, {})
+        files = [list(f) for f in mine[key].files] if key in mine else []
+        entries[key] = {"files": files, "rows": good.get(key, 0),
+                        "quarantined": sum(by_rule.values()), "by_rule": by_rule}  # fmt: skip
+    unplaced = quarantined.get(None, {})
+    meta = {
+        "format": _FORMAT, "table": job.name, "run_id": run_id, "source": "run",
+        "start": span[0].isoformat(), "end": span[1].isoformat(), "grain": job.grain,
+        "slots": entries, "unplaced": {"quarantined": sum(unplaced.values()), "by_rule": unplaced},
+        "written_at": datetime.now(UTC).isoformat(),
+    }  # fmt: skip
+    written = _write_record(folder, run_id, rows if rows is not None else _no_rows(), meta)
+    _prune(folder, slots, keep=run_id)
+    return written
+
+
+def _no_rows() -> pa.Table:
+    import pyarrow as pa
+
+    return pa.table({"slot": pa.array([], pa.string())})
+
+
+# -- reading a window ---------------------------------------------------------------------
 
 
 @dataclass
 class _Window:
-    """The current version's partitions in a window, and what describes them."""
+    """The current version's partitions, those in a window, and the records."""
 
     table: str
     version: Path
@@ -636,6 +791,12 @@ class _Window:
     selected: list[str]  # the keys of those in the window, in time order
     records: list[_Record]
     job: Job | None
+    bounds: tuple[datetime | None, datetime | None]
+
+    def within(self, key: str) -> bool:
+        low, high = self.bounds
+        start = _slot_start(key)
+        return (low is None or start >= low) and (high is None or start < high)
 
 
 def _open_window(project: Project, table: str, start: object, end: object) -> _Window:
@@ -643,28 +804,16 @@ def _open_window(project: Project, table: str, start: object, end: object) -> _W
     version = _current_version(layout, table)
     if version is None:
         raise UnknownFeatureTableError(table, list(layout.feature_tables()))
-    low, high = _bound(start, "start"), _bound(end, "end")
     slots = _slots(version)
-    selected = sorted(
-        (
-            key
-            for key, slot in slots.items()
-            if (low is None or slot.start >= low) and (high is None or slot.start < high)
-        ),
-        key=_slot_start,
-    )
-    return _Window(
-        table,
-        version,
-        slots,
-        selected,
-        _read_records(layout.monitor_stats(table)),
-        _find_job(project, table),
-    )
+    records = _read_records(layout.monitor_stats(table))
+    bounds = (_bound(start, "start"), _bound(end, "end"))
+    window = _Window(table, version, slots, [], records, _find_job(project, table), bounds)
+    window.selected = sorted((k for k in slots if window.within(k)), key=_slot_start)
+    return window
 
 
 def _bound(value: object, name: str) -> datetime | None:
-    """A window bound: a datetime (naive is UTC), a date or an ISO string, or None."""
+    """A window bound: a datetime (naive: UTC), a date, an ISO string, or None (open)."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -676,7 +825,7 @@ def _bound(value: object, name: str) -> datetime | None:
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    raise TypeError(f"{name} must be a datetime, date or ISO string, not {type(value).__name__}")
+    raise InvalidRequestError(f"{name} must be a date or time, not {type(value).__name__}")
 
 
 def _find_job(project: Project, table: str) -> Job | None:
@@ -690,68 +839,51 @@ def _find_job(project: Project, table: str) -> Job | None:
         return None
 
 
-def _window_rows(project: Project, window: _Window) -> pa.Table | None:
-    """The statistics rows of the window's partitions: from the records that match, and
-    computed (then cached) for the others."""
+def _window_rows(project: Project, window: _Window, keys: Sequence[str]) -> pa.Table | None:
+    """The statistics rows of the partitions ``keys``: from the records that match them,
+    computed (and cached) for the others."""
     import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
     folder = project.layout.monitor_stats(window.table)
     matched = _data_records(window.records, window.slots)
-    wanted: dict[str, set[str]] = {}
-    missing = []
-    for key in window.selected:
+    wanted: dict[str, list[str]] = {}
+    for key in keys:
         if key in matched:
-            wanted.setdefault(matched[key].name, set()).add(key)
-        else:
-            missing.append(key)
+            wanted.setdefault(matched[key].name, []).append(key)
+    missing = [key for key in keys if key not in matched]
     tables = []
-    try:
-        tables = _read_rows(folder, wanted)
-    except (OSError, pa.ArrowException):
-        logger.warning("statistics of %s unreadable; computing them again", window.table)
-        missing = list(window.selected)
-        tables = []
+    for name, chosen in wanted.items():
+        try:
+            rows = pq.read_table(folder / f"{name}.parquet")
+        except (OSError, pa.ArrowException):  # pruned meanwhile, or damaged
+            missing += chosen
+            continue
+        tables.append(rows.filter(pc.is_in(rows.column("slot"), pa.array(chosen))))
     if missing:
-        tables.append(_recompute(project, window, missing))
-    tables = [t.select([c for c in t.column_names if c in _ROW_TYPES]) for t in tables]
-    tables = [t for t in tables if t.num_rows]
-    if not tables:
-        return None
-    return pa.concat_tables(tables, promote_options="permissive")
+        tables.append(_recompute(project, window, sorted(missing, key=_slot_start)))
+    tables = [t for t in tables if t.num_rows and "column" in t.column_names]
+    return pa.concat_tables(tables, promote_options="permissive") if tables else None
 
 
 def _recompute(project: Project, window: _Window, keys: Sequence[str]) -> pa.Table:
     """Compute the statistics of partitions no record describes, and cache them."""
     folder = project.layout.monitor_stats(window.table)
     slots = [window.slots[key] for key in keys]
-    files = [str(window.version / s.key / name) for s in slots for name, *_ in s.files]
-    hourly = any("partition_hour=" in key for key in keys)
-    con = sql.connect()
-    try:
-        scan = _scan(files)
-        columns = _features(con, scan, window.job)
-        name = f"recomputed-{window.version.name}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
-        edges = _edges(con, folder, scan, columns, window.job, name)
-        rows = _compute(
-            con, files, PARTITION_KEYS if hourly else PARTITION_KEYS[:1], columns, edges
-        )
-    finally:
-        con.close()
+    name = f"recomputed-{window.version.name}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+    rows = _from_files(window.version, slots, window.job, folder, name)
     good = _rows_by_slot(rows)
     meta = {
-        "format": _FORMAT,
-        "table": window.table,
-        "run_id": name,
-        "source": "recomputed",
-        "slots": {
-            s.key: {"files": [list(f) for f in s.files], "rows": good.get(s.key, 0)} for s in slots
-        },
+        "format": _FORMAT, "table": window.table, "run_id": name, "source": "recomputed",
+        "slots": {s.key: {"files": [list(f) for f in s.files], "rows": good.get(s.key, 0)}
+                  for s in slots},
         "written_at": datetime.now(UTC).isoformat(),
-    }
+    }  # fmt: skip
     try:
         _write_record(folder, name, rows, meta)
     except OSError as exc:  # a read-only data folder: the statistics are still right
-        logger.warning("could not cache statistics of %s: %s", window.table, exc)
+        logger.warning("statistics of %s not cached: %s", window.table, exc)
     return rows
 
 
@@ -763,25 +895,84 @@ def window_stats(
     *,
     top: int = 10,
 ) -> list[FeatureStats]:
-    """Every feature's statistics over the partitions of ``table``'s current version that
-    start in ``[start, end)`` (either may be open), merged from their stored statistics
-    without reading the table (partitions without any are computed once and cached).
+    """Every feature's statistics over the partitions of ``table``'s current version
+    that start in ``[start, end)`` (either bound may be open), merged from their
+    records without reading the table (partitions without one are computed once).
 
-    Count, nulls, min, max, mean, std (the sample standard deviation, n - 1), histogram
-    and whole-number share are exact; distinct is exact up to 1,024 values, an estimate
-    beyond; ``top`` value counts are exact unless some partition had more than 1,000
-    distinct values (it kept only its 100 most frequent). The quantiles are interpolated
-    linearly within the merged histogram's bins, so they are as fine as its 20 bins,
-    clamped to [min, max]. An empty window gives an empty list; an unknown table raises
-    ``UnknownFeatureTableError`` naming the known ones.
+    Count, nulls, min, max, mean, std (the sample standard deviation, n - 1), the
+    histogram and the whole-number share are exact; distinct is exact up to 1,024
+    values, an estimate beyond (``distinct_exact``); the ``top`` values are exact unless
+    a partition had more than 1,000 distinct values (it kept its 100 most frequent).
+    Quantiles are interpolated linearly within the merged histogram's bins (so only as
+    fine as its 20 bins), and clamped to [min, max]. An empty window gives ``[]``.
     """
     window = _open_window(project, table, start, end)
-    if not window.selected:
-        return []
-    rows = _window_rows(project, window)
+    rows = _window_rows(project, window, window.selected) if window.selected else None
     if rows is None:
         return []
-    return _merge(table, rows, window.job, top)
+    import pyarrow.compute as pc
+
+    rows = rows.filter(pc.is_valid(rows.column("column")))
+    rows = rows.sort_by([("partition_date", "ascending"), ("partition_hour", "ascending")])
+    names = dict.fromkeys(rows.column("column").to_pylist())
+    stats = []
+    for name, _ in _features([(n, "") for n in names], window.job):
+        mine = rows.filter(pc.equal(rows.column("column"), name))
+        stats.append(_feature_stats(table, _combine(mine, truncate=False), top, mine.num_rows))
+    return stats
+
+
+def _feature_stats(table: str, row: Mapping[str, Any], top: int, partitions: int) -> FeatureStats:
+    sketch, count, nulls = row["sketch"], row["count"], row["nulls"]
+    exact = len(sketch) < SKETCH_SIZE
+    distinct = len(sketch) if exact else round((SKETCH_SIZE - 1) * 2.0**64 / (sketch[-1] + 1))
+    common: dict[str, Any] = {
+        "table": table, "column": row["column"], "type": row["type"], "count": count,
+        "nulls": nulls, "distinct": distinct, "distinct_exact": exact, "kind": row["kind"],
+        "partitions": partitions,
+    }  # fmt: skip
+    if row["kind"] == "numeric":
+        m2, mean = row.get("m2"), row.get("mean")
+        std = math.sqrt(max(m2, 0.0) / (count - 1)) if m2 is not None and count > 1 else None
+        histogram = None
+        if row.get("hist") is not None:
+            low, high = row["lo"], row["hi"]
+            inner = [low + i * (high - low) / BINS for i in range(BINS)] + [high]
+            histogram = Histogram(tuple(row["hist"]), (-math.inf, *inner, math.inf), nulls=nulls)
+        quantiles = {}
+        if histogram is not None and row["min"] is not None and row["max"] is not None:
+            quantiles = _quantiles(histogram, row["min"], row["max"])
+        whole = row.get("whole") or 0
+        return FeatureStats(**common, min=row["min"], max=row["max"], mean=mean, std=std,
+                            quantiles=quantiles, histogram=histogram, whole_numbers=whole,
+                            whole_share=whole / count if count else None)  # fmt: skip
+    if row["kind"] != "categorical":
+        return FeatureStats(**common, min=row.get("min_text"), max=row.get("max_text"))
+    values, counts = row["values"], row["value_counts"]
+    shown = list(zip(values[:top], counts[:top], strict=True))
+    histogram = Histogram(tuple(counts), labels=tuple(values), nulls=nulls) if values else None
+    return FeatureStats(**common, min=row.get("min_text"), max=row.get("max_text"), top=shown,
+                        other=count - sum(n for _, n in shown), histogram=histogram)  # fmt: skip
+
+
+def _quantiles(histogram: Histogram, low: float, high: float) -> dict[float, float]:
+    """Quantiles interpolated linearly within the bins; the outer bins span from the
+    minimum to the first edge and from the last edge to the maximum."""
+    total = histogram.total
+    if not total or histogram.edges is None:
+        return {}
+    edges = list(histogram.edges)
+    edges[0], edges[-1] = min(low, edges[1]), max(high, edges[-2])
+    found = {}
+    for q in QUANTILES:
+        target, seen = q * total, 0
+        for i, count in enumerate(histogram.counts):
+            if count and seen + count >= target:
+                value = edges[i] + (target - seen) / count * (edges[i + 1] - edges[i])
+                found[q] = min(max(value, low), high)
+                break
+            seen += count
+    return found
 
 
 def quarantine_rates(
@@ -791,231 +982,55 @@ def quarantine_rates(
     end: datetime | date | str | None = None,
 ) -> list[QuarantinePoint]:
     """Per partition starting in ``[start, end)``, in time order: the rows its run read
-    (good plus quarantined), the rows it quarantined (by rule) and their share.
+    (good plus quarantined), those it quarantined (by rule) and their share. A partition
+    whose every row was quarantined has no files but still a point (rate 1.0).
 
-    A partition whose every row was quarantined has no files but still has a point (rate
-    1.0). The counts come from the run records; for partitions no run recorded (see
-    ``QuarantinePoint.recorded``) from the partition's rows and the quarantine file of
-    the current version's run.
+    The counts come from the runs' records; for a partition no run recorded
+    (``QuarantinePoint.recorded`` False) the good rows are its own and the quarantined
+    ones those in the quarantine file of the current version's run.
     """
     window = _open_window(project, table, start, end)
-    low, high = _bound(start, "start"), _bound(end, "end")
     authority = _quarantine_records(window.records, window.slots)
-    keys = set(window.selected)
-    keys |= {key for key in authority if key not in window.slots and _within(key, low, high)}
-    unrecorded = [key for key in keys if key not in authority]
-    extra = _unrecorded_quarantine(project, window) if unrecorded else {}
-    good = _unrecorded_rows(project, window, unrecorded) if unrecorded else {}
+    keys = {*window.selected, *(k for k in authority if k not in window.slots and window.within(k))}
+    unrecorded = sorted((k for k in keys if k not in authority), key=_slot_start)
+    good: dict[str, int] = {}
+    extra: dict[str, dict[str, int]] = {}
+    if unrecorded:
+        rows = _window_rows(project, window, [k for k in unrecorded if k in window.slots])
+        good = _rows_by_slot(rows) if rows is not None else {}
+        extra = _unrecorded_quarantine(project, window)
     points = []
     for key in sorted(keys, key=_slot_start):
-        slot_start = _slot_start(key)
-        slot_end = slot_start + (timedelta(hours=1) if "partition_hour=" in key else _DAY)
         record = authority.get(key)
         if record is not None:
             entry = record.slots[key]
-            rows, by_rule, run_id = int(entry["rows"]), dict(entry["by_rule"]), record.run_id
-        else:
-            rows, by_rule, run_id = good.get(key, 0), extra.get(key, {}), None
-        quarantined = sum(by_rule.values())
-        rows_in = rows + quarantined
-        points.append(
-            QuarantinePoint(
-                start=slot_start,
-                end=slot_end,
-                rows_in=rows_in,
-                quarantined=quarantined,
-                rate=quarantined / rows_in if rows_in else None,
-                by_rule=by_rule,
-                run_id=run_id,
-                recorded=record is not None,
+            rows_good, by_rule = (
+                int(entry["rows"]),
+                {k: int(n) for k, n in entry["by_rule"].items()},
             )
-        )
+        else:
+            rows_good, by_rule = good.get(key, 0), extra.get(key, {})
+        quarantined = sum(by_rule.values())
+        rows_in = rows_good + quarantined
+        points.append(QuarantinePoint(
+            start=_slot_start(key), end=_slot_end(key), rows_in=rows_in, quarantined=quarantined,
+            rate=quarantined / rows_in if rows_in else None, by_rule=by_rule,
+            run_id=record.run_id if record is not None else None, recorded=record is not None,
+        ))  # fmt: skip
     return points
-
-
-def _within(key: str, low: datetime | None, high: datetime | None) -> bool:
-    start = _slot_start(key)
-    return (low is None or start >= low) and (high is None or start < high)
-
-
-def _unrecorded_rows(project: Project, window: _Window, keys: Sequence[str]) -> dict[str, int]:
-    """The rows of partitions no run recorded, from their statistics (computed if need be)."""
-    present = [key for key in keys if key in window.slots]
-    if not present:
-        return {}
-    sub = _Window(window.table, window.version, window.slots, present, window.records, window.job)
-    rows = _window_rows(project, sub)
-    return _rows_by_slot(rows) if rows is not None else {}
 
 
 def _unrecorded_quarantine(project: Project, window: _Window) -> dict[str, dict[str, int]]:
     """Quarantined rows by partition and rule in the current version's quarantine file,
-    when the run that wrote that version left no record."""
+    when the run that wrote the version left no record."""
     run_id = window.version.name
-    if window.job is None or any(r.run_id == run_id for r in window.records):
-        return {}
     path = project.layout.quarantine(window.table) / f"{run_id}.parquet"
-    if not path.is_file():
+    if window.job is None or any(r.run_id == run_id for r in window.records) or not path.is_file():
         return {}
     con = sql.connect()
     try:
-        relation = f"read_parquet({sql.path_literal(path)})"
-        found = _quarantined_by_slot(
-            con, relation, window.job.timestamp, "_rule", window.job.grain == "hour"
-        )
+        found = _quarantined(con, f"read_parquet({sql.path_literal(path)})", window.job.timestamp,
+                             "_rule", window.job.grain == "hour")  # fmt: skip
     finally:
         con.close()
     return {key: rules for key, rules in found.items() if key is not None}
-
-
-# -- merging --------------------------------------------------------------------------
-
-
-def _merge(table: str, rows: pa.Table, job: Job | None, top: int) -> list[FeatureStats]:
-    """One ``FeatureStats`` per feature from the rows of its partitions."""
-    import pyarrow.compute as pc
-
-    rows = rows.filter(pc.is_valid(rows.column("column")))
-    names = list(dict.fromkeys(rows.column("column").to_pylist()))
-    if job is not None and job.columns:
-        order = {c.name: i for i, c in enumerate(job.columns)}
-        names.sort(key=lambda n: order.get(n, len(order)))
-    return [
-        _merge_column(table, name, rows.filter(pc.equal(rows.column("column"), name)), top)
-        for name in names
-    ]
-
-
-def _merge_column(table: str, name: str, rows: pa.Table, top: int) -> FeatureStats:
-    import numpy as np
-    import pyarrow.compute as pc
-
-    rows = rows.sort_by([("partition_date", "ascending"), ("partition_hour", "ascending")])
-    kind = rows.column("kind")[-1].as_py()
-    type_ = rows.column("type")[-1].as_py()
-    count = int(pc.sum(rows.column("count")).as_py() or 0)
-    nulls = int(pc.sum(rows.column("nulls")).as_py() or 0)
-    partitions = rows.num_rows
-    same = rows.filter(pc.equal(rows.column("kind"), kind))
-    distinct, exact = _merge_sketch(same.column("sketch"))
-    common: dict[str, Any] = {
-        "table": table,
-        "column": name,
-        "type": type_,
-        "count": count,
-        "nulls": nulls,
-        "distinct": distinct,
-        "distinct_exact": exact,
-        "kind": kind,
-        "partitions": partitions,
-    }
-    if kind == "numeric":
-        n = np.asarray(same.column("count").to_numpy(zero_copy_only=False), dtype=np.float64)
-        some = n > 0
-        means = np.asarray(same.column("mean").to_numpy(zero_copy_only=False), dtype=np.float64)
-        m2s = np.asarray(same.column("m2").to_numpy(zero_copy_only=False), dtype=np.float64)
-        total = float(n[some].sum())
-        mean = std = None
-        if total > 0:
-            mean = float((n[some] * means[some]).sum() / total)
-            m2 = float(m2s[some].sum() + (n[some] * (means[some] - mean) ** 2).sum())
-            std = math.sqrt(max(m2, 0.0) / (total - 1)) if total > 1 else None
-        low, high = pc.min(same.column("min")).as_py(), pc.max(same.column("max")).as_py()
-        whole = int(pc.sum(same.column("whole")).as_py() or 0)
-        histogram = _merge_histogram(same, nulls)
-        quantiles = {}
-        if histogram is not None and low is not None and high is not None:
-            quantiles = _quantiles(histogram, low, high)
-        return FeatureStats(
-            **common,
-            min=low,
-            max=high,
-            mean=mean,
-            std=std,
-            quantiles=quantiles,
-            histogram=histogram,
-            whole_numbers=whole,
-            whole_share=whole / count if count else None,
-        )
-    low_text = pc.min(same.column("min_text")).as_py()
-    high_text = pc.max(same.column("max_text")).as_py()
-    if kind != "categorical":
-        return FeatureStats(**common, min=low_text, max=high_text)
-    counts: dict[str, int] = {}
-    other = 0
-    for values, value_counts, rest in zip(
-        same.column("values").to_pylist(),
-        same.column("value_counts").to_pylist(),
-        same.column("other").to_pylist(),
-        strict=True,
-    ):
-        for value, n_value in zip(values or (), value_counts or (), strict=True):
-            counts[value] = counts.get(value, 0) + int(n_value)
-        other += int(rest or 0)
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    shown = ranked[:top]
-    labels = tuple(value for value, _ in ranked)
-    return FeatureStats(
-        **common,
-        min=low_text,
-        max=high_text,
-        top=shown,
-        other=count - sum(n_value for _, n_value in shown),
-        histogram=Histogram(tuple(c for _, c in ranked), labels=labels, nulls=nulls)
-        if ranked
-        else None,
-    )
-
-
-def _merge_sketch(column: pa.ChunkedArray) -> tuple[int | None, bool]:
-    """The distinct count from the union of the partitions' KMV sketches."""
-    import numpy as np
-    import pyarrow as pa
-
-    flat = pa.chunked_array([chunk.flatten() for chunk in column.chunks], pa.uint64()).to_numpy()
-    smallest = np.unique(flat)[:SKETCH_SIZE]
-    if len(smallest) < SKETCH_SIZE:
-        return len(smallest), True
-    return round((SKETCH_SIZE - 1) * 2.0**64 / (float(smallest[-1]) + 1.0)), False
-
-
-def _merge_histogram(rows: pa.Table, nulls: int) -> Histogram | None:
-    """The partitions' histograms added up, over the edges they share (the table's)."""
-    import numpy as np
-    import pyarrow.compute as pc
-
-    with_hist = rows.filter(pc.is_valid(rows.column("hist")))
-    if with_hist.num_rows == 0:
-        return None
-    low, high = with_hist.column("lo")[-1].as_py(), with_hist.column("hi")[-1].as_py()
-    same = with_hist.filter(
-        pc.and_(pc.equal(with_hist.column("lo"), low), pc.equal(with_hist.column("hi"), high))
-    )
-    cells = np.asarray(
-        pc.list_flatten(same.column("hist")).to_numpy(zero_copy_only=False), dtype=np.int64
-    ).reshape(-1, BINS + 2)
-    width = (high - low) / BINS
-    inner = [low + i * width for i in range(BINS)] + [high]
-    edges = (-math.inf, *inner, math.inf)
-    return Histogram(tuple(int(c) for c in cells.sum(axis=0)), edges=edges, nulls=nulls)
-
-
-def _quantiles(histogram: Histogram, low: float, high: float) -> dict[float, float]:
-    """Quantiles interpolated linearly within the bins; the outer bins span from the
-    minimum to the first edge and from the last edge to the maximum."""
-    total = histogram.total
-    if total == 0 or histogram.edges is None:
-        return {}
-    edges = list(histogram.edges)
-    edges[0], edges[-1] = min(low, edges[1]), max(high, edges[-2])
-    found = {}
-    for q in QUANTILES:
-        target, seen = q * total, 0.0
-        for i, count in enumerate(histogram.counts):
-            if count and seen + count >= target:
-                share = (target - seen) / count
-                value = edges[i] + share * (edges[i + 1] - edges[i])
-                found[q] = min(max(value, low), high)
-                break
-            seen += count
-    return found
