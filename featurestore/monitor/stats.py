@@ -73,6 +73,7 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 SWITCH = "FEATURESTORE_MONITOR_STATS"  # "0" turns statistics off in ingestion runs
 _FORMAT = 1
 _CHUNK_BYTES = 64 << 20  # partition files read at a time when computing from files
+_STREAM_ROWS = 1 << 20  # streamed rows computed at a time
 _STALE_SECONDS = 3600  # leftovers of a killed writer older than this are removed
 _MAX_HASH = 2**64 - 1
 _DAY, _HOUR = timedelta(days=1), timedelta(hours=1)
@@ -653,6 +654,9 @@ class RunStats:
         self.columns: list[tuple[str, str]] | None = None
         self.edges: dict[str, tuple[float, float]] = {}
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._needed: list[str] = []
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
 
     def tee(
         self, reader: pa.RecordBatchReader, written: Sequence[str], rule: str
@@ -669,47 +673,74 @@ class RunStats:
         return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
     def _add(self, batch: pa.RecordBatch, written: Sequence[str], rule: str) -> None:
-        job = self.job
+        """Keep the batch's good rows' columns; compute once ~1M rows are kept (a query's
+        fixed cost is then a small part of it)."""
         try:
-            if self._con is None:
-                self._con = sql.connect()
-            con = self._con
-            con.register("__batch", batch)
-            if self.columns is None:
-                described = con.execute("DESCRIBE SELECT * FROM __batch").fetchall()
-                types = {row[0]: row[1] for row in described}
-                self.columns = _features([(n, types[n]) for n in written], job)
-                self.edges = _decide_edges(self.folder, self.columns, job, "header")
-                numeric = [n for n, t in self.columns if _kind(t) == "numeric"]
-                if any(n not in self.edges for n in numeric):
-                    self.streaming = False  # the first values decide: computed from files
-                    return
+            if self.columns is None and not self._start(batch, written):
+                return
+            self._pending.append(batch.select([*self._needed, rule]))
+            self._pending_rows += batch.num_rows
+            if self._pending_rows >= _STREAM_ROWS:
+                self._flush(rule)
+        except Exception:
+            self._fail()
+
+    def _start(self, batch: pa.RecordBatch, written: Sequence[str]) -> bool:
+        """The features and their edges, from the first batch; False: not streamed."""
+        con = self._connection()
+        con.register("__batch", batch)
+        try:
+            described = con.execute("DESCRIBE SELECT * FROM __batch").fetchall()
+            types = {str(row[0]): str(row[1]) for row in described}
+        finally:
+            con.unregister("__batch")
+        self.columns = _features([(n, types[n]) for n in written], self.job)
+        self.edges = _decide_edges(self.folder, self.columns, self.job, "header")
+        self._needed = [self.job.timestamp, *(n for n, _ in self.columns)]
+        numeric = [n for n, t in self.columns if _kind(t) == "numeric"]
+        self.streaming = all(n in self.edges for n in numeric)  # else the first values decide
+        return self.streaming
+
+    def _flush(self, rule: str) -> None:
+        import pyarrow as pa
+
+        if not self._pending or self.columns is None:
+            return
+        con, job = self._connection(), self.job
+        con.register("__batch", pa.Table.from_batches(self._pending))
+        self._pending, self._pending_rows = [], 0
+        try:
             ts = sql.ident(job.timestamp)
-            keys = [f"CAST({ts} AS DATE) AS day"]
-            keys += (
-                [f"CAST(hour({ts}) AS INTEGER) AS partition_hour"] if job.grain == "hour" else []
-            )
-            features = ", ".join(sql.ident(n) for n, _ in self.columns)
+            hourly = job.grain == "hour"
+            hour = f", CAST(hour({ts}) AS INTEGER) AS partition_hour" if hourly else ""
+            features = "".join(f", {sql.ident(n)}" for n, _ in self.columns)
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE __rows AS SELECT * EXCLUDE (day), "
                 "CAST(strftime(day, '%Y%m%d') AS INTEGER) AS partition_date FROM (SELECT "
-                f"{', '.join(keys)}{', ' if features else ''}{features} FROM __batch "
+                f"CAST({ts} AS DATE) AS day{hour}{features} FROM __batch "
                 f"WHERE {sql.ident(rule)} IS NULL)"
             )
-            names = (
-                ("partition_date", "partition_hour") if job.grain == "hour" else ("partition_date",)
-            )
-            self.parts.append(_stats_of(con, "__rows", names, self.columns, self.edges))
-        except Exception:
-            logger.warning("%s: statistics not computed from the stream", job.name, exc_info=True)
-            self.streaming, self.parts = False, []
+            keys = ("partition_date", "partition_hour") if hourly else ("partition_date",)
+            self.parts.append(_stats_of(con, "__rows", keys, self.columns, self.edges))
         finally:
-            if self._con is not None:
-                with contextlib.suppress(Exception):
-                    self._con.unregister("__batch")
+            con.unregister("__batch")
 
-    def rows(self) -> pa.Table | None:
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = sql.connect()
+        return self._con
+
+    def _fail(self) -> None:
+        logger.warning("%s: statistics not computed from the stream", self.job.name, exc_info=True)
+        self.streaming, self.parts, self._pending = False, [], []
+
+    def rows(self, rule: str = "__rule") -> pa.Table | None:
         """The streamed statistics, one row per partition and feature (None: not streamed)."""
+        if self.streaming and self.columns is not None:
+            try:
+                self._flush(rule)
+            except Exception:
+                self._fail()
         if not self.streaming or self.columns is None or not self.parts:
             return None
         return _combine_partials(self.parts)
