@@ -358,6 +358,8 @@ def run_job(
             con.close()
         written = rows_in - bad
         if written == 0 and incremental:
+            if collected is not None:
+                collected.close()
             shutil.rmtree(staging, ignore_errors=True)
             staging = None
             seconds = time.perf_counter() - started
@@ -371,6 +373,8 @@ def run_job(
         version = storage.commit(data_dir, job.name, staging, run_id)
         staging = None
     except BaseException as exc:
+        if collected is not None:
+            collected.close()
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         message = str(exc) if isinstance(exc, FeatureStoreError) else repr(exc)

@@ -45,7 +45,9 @@ import logging
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -112,87 +114,14 @@ def _kind(type_: str) -> str:
     return "categorical" if type_ in ("VARCHAR", "BOOLEAN") else "other"
 
 
-# -- one query: the statistics of the rows of a relation, per partition and feature -----
-
-
-def _part_sql(rows: str, keys: Sequence[str], name: str, type_: str, edges: Any) -> str:
-    """One feature's statistics per partition of ``rows`` (a relation with the partition
-    keys and the feature). Strings and booleans are grouped by value once and everything
-    is read from those pairs; the others get their moments in one pass, the histogram
-    from a group by bin, and the sketch from the distinct hashes below a threshold that
-    keeps about 4k of them (all, when the partition has few distinct values)."""
-    kind, group, v = _kind(type_), ", ".join(keys), sql.ident(name)
-    items = {
-        "partition_date": "partition_date", "column": sql.literal(name),
-        "kind": sql.literal(kind), "type": sql.literal(type_),
-        "partition_hour": "partition_hour" if "partition_hour" in keys else "NULL",
-    }  # fmt: skip
-    if kind == "categorical":
-        text, order = "CAST(v AS VARCHAR)", "ORDER BY n DESC, CAST(v AS VARCHAR)"
-        items |= {
-            "count": "coalesce(sum(n) FILTER (v IS NOT NULL), 0)",
-            "nulls": "coalesce(sum(n) FILTER (v IS NULL), 0)",
-            "min_text": f"min({text})", "max_text": f"max({text})",
-            "sketch": f"min(hash(v), {SKETCH_SIZE}) FILTER (v IS NOT NULL)",
-            "values": f"list({text} {order}) FILTER (v IS NOT NULL)",
-            "value_counts": f"list(n {order}) FILTER (v IS NOT NULL)",
-        }  # fmt: skip
-        keep = f'CASE WHEN len("values") <= {MAX_VALUES} THEN len("values") ELSE {TOP_VALUES} END'
-        return (
-            f'SELECT * REPLACE ("values"[1:{keep}] AS "values", value_counts[1:{keep}] AS '
-            f'value_counts, CASE WHEN "values" IS NULL THEN NULL ELSE count - '
-            f"coalesce(list_sum(value_counts[1:{keep}]), 0) END AS other), false AS filtered "
-            f"FROM (SELECT {_select(items)} FROM (SELECT {group}, {v} AS v, count(*) AS n "
-            f"FROM {rows} GROUP BY ALL) GROUP BY {group})"
-        )
-    x = f"CAST({v} AS DOUBLE)"
-    moments = [f"count({v}) AS count", f"count(*) - count({v}) AS nulls"]
-    if kind == "numeric":
-        whole = f"{v} IS NOT NULL" if type_ in _INTEGER else f"isfinite({x}) AND {x} = round({x})"
-        moments += [f"min({x}) AS min", f"max({x}) AS max", f"avg({x}) AS mean",
-                    f"var_pop({x}) * count({v}) AS m2", f"count_if({whole}) AS whole"]  # fmt: skip
-    else:
-        moments += [f"CAST(min({v}) AS VARCHAR) AS min_text",
-                    f"CAST(max({v}) AS VARCHAR) AS max_text"]  # fmt: skip
-    moments.append(f"approx_count_distinct({v}) AS approx")
-    limit = 4 * SKETCH_SIZE
-    threshold = (f"CASE WHEN approx <= {limit} THEN {_MAX_HASH} ELSE CAST({limit}.0 / approx * "
-                 f"{float(_MAX_HASH)!r} AS UBIGINT) END")  # fmt: skip
-    ctes = [
-        f"s AS MATERIALIZED (SELECT {group}, {', '.join(moments)} FROM {rows} GROUP BY ALL)",
-        f"k AS (SELECT {group}, min(h, {SKETCH_SIZE}) AS sketch, any_value(t) < {_MAX_HASH} "
-        f"AS filtered FROM (SELECT {group}, hash({v}) AS h, t FROM {rows} JOIN (SELECT "
-        f"{group}, {threshold} AS t FROM s) USING ({group}) WHERE {v} IS NOT NULL AND "
-        f"hash({v}) <= t GROUP BY ALL) GROUP BY ALL)",
-    ]
-    joins = f"LEFT JOIN k USING ({group})"
-    taken = ("min", "max", "mean", "m2", "whole") if kind == "numeric" else ("min_text", "max_text")
-    items |= {c: f"s.{c}" for c in ("count", "nulls", *taken)}
-    items |= {"sketch": "k.sketch", "filtered": "coalesce(k.filtered, false)"}
-    if kind == "numeric" and edges is not None:
-        low, high = edges
-        bin_sql = (
-            f"CASE WHEN {x} < {low!r} THEN 0 WHEN {x} > {high!r} OR isnan({x}) THEN {BINS + 1} "
-            f"ELSE 1 + least(CAST(floor(({x} - {low!r}) * {BINS / (high - low)!r}) AS INTEGER), "
-            f"{BINS - 1}) END"
-        )
-        cells = ", ".join(f"coalesce(sum(n) FILTER (b = {i}), 0)" for i in range(BINS + 2))
-        ctes.append(
-            f"h AS (SELECT {group}, [{cells}] AS hist FROM (SELECT {group}, {bin_sql} AS b, "
-            f"count(*) AS n FROM {rows} WHERE {v} IS NOT NULL GROUP BY ALL) GROUP BY ALL)"
-        )
-        joins += f" LEFT JOIN h USING ({group})"
-        items |= {"hist": "h.hist", "lo": repr(low), "hi": repr(high)}
-    return f"WITH {', '.join(ctes)} SELECT {_select(items)} FROM s {joins}"
-
-
-def _select(items: Mapping[str, str]) -> str:
-    """The statistics row's columns (NULL where ``items`` has none), typed."""
-    listed = [f"CAST({items.get(c, 'NULL')} AS {t}) AS {sql.ident(c)}"
-              for c, t in _ROW_TYPES.items() if c != "slot"]  # fmt: skip
-    if "filtered" in items:
-        listed.append(f"{items['filtered']} AS filtered")
-    return ", ".join(listed)
+# -- the statistics of the rows of a relation, per partition and feature ----------------
+#
+# Over an in-memory table of the rows (a run's ~1M rows, or a chunk of partition files):
+# one wide query gives every number and string feature's moments per partition, then
+# one small query per feature gives its histogram (group by bin), its sketch (distinct
+# hashes) or its value counts (group by value). Each is one pass over one or two
+# columns; the number of DuckDB operators, whose fixed cost dominates at these sizes,
+# stays low.
 
 
 def _stats_of(
@@ -201,46 +130,210 @@ def _stats_of(
     keys: Sequence[str],
     columns: Sequence[tuple[str, str]],
     edges: Mapping[str, tuple[float, float]],
+    *,
+    dates: bool = False,
 ) -> pa.Table:
-    """The statistics rows of every partition of ``rows`` and feature of ``columns``
-    (one query), ``slot`` naming the partition (``partition_date=20130101[/...]``)."""
-    parts = [_part_sql(rows, keys, name, type_, edges.get(name)) for name, type_ in columns]
-    if not parts:  # no features: only the partitions' rows
-        hour = "partition_hour" if "partition_hour" in keys else "NULL"
-        parts = [f"SELECT partition_date, {hour} AS partition_hour, count(*) AS count, "
-                 f"0 AS nulls, false AS filtered FROM {rows} GROUP BY ALL"]  # fmt: skip
-    union = " UNION ALL BY NAME ".join(f"({part})" for part in parts)
-    slot = ("'partition_date=' || partition_date || CASE WHEN partition_hour IS NULL THEN '' "
-            "ELSE '/partition_hour=' || partition_hour END")  # fmt: skip
-    table = con.sql(
-        f'SELECT {slot} AS slot, * FROM ({union}) ORDER BY partition_date, partition_hour, "column"'
-    ).to_arrow_table()
-    return _exact_sketches(con, rows, table)
-
-
-def _exact_sketches(con: duckdb.DuckDBPyConnection, rows: str, table: pa.Table) -> pa.Table:
-    """Sketches whose threshold kept fewer than k hashes (the distinct estimate that set
-    it was far off: practically never) computed again from every distinct hash."""
+    """The statistics rows of every partition of ``rows`` (a table with the partition
+    keys and the features) and feature of ``columns``, in partition order.
+    ``partition_date`` is a yyyymmdd number, or with ``dates`` a DATE (cheaper to make
+    from a timestamp: only each partition's is formatted)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    short = pc.and_(table.column("filtered"), pc.less(pc.list_value_length(table.column(
-        "sketch")), SKETCH_SIZE))  # fmt: skip
-    table = table.drop_columns(["filtered"])
-    if not pc.any(short).as_py():
-        return table
-    records = table.to_pylist()
-    for i in pc.indices_nonzero(short).to_pylist():
-        row = records[i]
-        where = f"partition_date = {row['partition_date']}"
-        if row["partition_hour"] is not None:
-            where += f" AND partition_hour = {row['partition_hour']}"
-        v = sql.ident(row["column"])
-        row["sketch"] = con.sql(
-            f"SELECT min(h, {SKETCH_SIZE}) FROM (SELECT DISTINCT hash({v}) AS h FROM {rows} "
-            f"WHERE {where} AND {v} IS NOT NULL)"
-        ).fetchall()[0][0]
-    return pa.Table.from_pylist(records, schema=table.schema)
+    group = ", ".join(keys)
+    hour = "partition_hour" if "partition_hour" in keys else "0"
+    day = "date_diff('day', DATE '1970-01-01', partition_date)" if dates else "partition_date"
+    key = f"(CAST({day} AS BIGINT) * 100 + {hour})"  # one number per partition
+    plain = [(n, t) for n, t in columns if _kind(t) != "categorical"]
+    items = ["count(*) AS __rows"]
+    for i, (name, type_) in enumerate(plain):
+        v, x = sql.ident(name), f"CAST({sql.ident(name)} AS DOUBLE)"
+        items += [f"count({v}) AS c{i}", f"approx_count_distinct({v}) AS a{i}"]
+        if _kind(type_) == "numeric":
+            whole = (
+                f"{v} IS NOT NULL" if type_ in _INTEGER else f"isfinite({x}) AND {x} = round({x})"
+            )
+            items += [f"min({x}) AS lo{i}", f"max({x}) AS hi{i}", f"avg({x}) AS me{i}"]
+            items += [f"var_pop({x}) * count({v}) AS m{i}", f"count_if({whole}) AS w{i}"]
+        else:
+            items += [f"CAST(min({v}) AS VARCHAR) AS lo{i}", f"CAST(max({v}) AS VARCHAR) AS hi{i}"]
+    yyyymmdd = "CAST(strftime(partition_date, '%Y%m%d') AS INTEGER)" if dates else "partition_date"
+    wide = con.sql(
+        f"SELECT * REPLACE ({yyyymmdd} AS partition_date) FROM (SELECT {group}, {key} AS __k, "
+        f"{', '.join(items)} FROM {rows} GROUP BY ALL) ORDER BY __k"
+    ).to_arrow_table()
+    order = wide.column("__k")
+    base = {
+        "partition_date": wide.column("partition_date").cast(pa.int32()),
+        "partition_hour": wide.column("partition_hour").cast(pa.int32())
+        if "partition_hour" in keys
+        else pa.nulls(wide.num_rows, pa.int32()),
+    }
+    total = wide.column("__rows")
+    parts = []
+    if not columns:  # no features: only the partitions' rows
+        parts.append(_typed({**base, "count": total, "nulls": 0}, wide.num_rows))
+    for i, (name, type_) in enumerate(plain):
+        count = wide.column(f"c{i}")
+        row = {**base, "column": name, "kind": _kind(type_), "type": type_, "count": count,
+               "nulls": pc.subtract(total, count)}  # fmt: skip
+        if _kind(type_) == "numeric":
+            row |= {"min": wide.column(f"lo{i}"), "max": wide.column(f"hi{i}"),
+                    "mean": wide.column(f"me{i}"), "m2": wide.column(f"m{i}"),
+                    "whole": wide.column(f"w{i}")}  # fmt: skip
+            if name in edges:
+                row |= _histograms(con, rows, key, name, edges[name], order)
+        else:
+            row |= {"min_text": wide.column(f"lo{i}"), "max_text": wide.column(f"hi{i}")}
+        approx = wide.column(f"a{i}").to_pylist()
+        row["sketch"] = _sketches(con, rows, key, name, approx, order)
+        parts.append(_typed(row, wide.num_rows))
+    for name, type_ in columns:
+        if _kind(type_) == "categorical":
+            counted = _value_counts(con, rows, key, name, order)
+            row = {**base, "column": name, "kind": "categorical", "type": type_, **counted}
+            parts.append(_typed(row, wide.num_rows))
+    table = pa.concat_tables(parts, promote_options="permissive")
+    hours = pc.binary_join_element_wise(
+        "/partition_hour=", table.column("partition_hour").cast(pa.string()), ""
+    )
+    slot = pc.binary_join_element_wise(
+        "partition_date=",
+        table.column("partition_date").cast(pa.string()),
+        pc.if_else(table.column("partition_hour").is_null(), "", hours),
+        "",
+    )
+    table = table.add_column(0, "slot", slot)
+    return table.sort_by([("partition_date", "ascending"), ("partition_hour", "ascending"),
+                          ("column", "ascending")]).select(list(_ROW_TYPES))  # fmt: skip
+
+
+def _typed(row: Mapping[str, Any], length: int) -> pa.Table:
+    """A statistics table from columns and scalars, every row column in its type."""
+    import pyarrow as pa
+
+    types = {c: t for c, t in _arrow_types().items() if c != "slot"}
+    columns = {}
+    for name, arrow_type in types.items():
+        value = row.get(name)
+        if isinstance(value, pa.ChunkedArray | pa.Array):
+            columns[name] = value.cast(arrow_type)
+        else:
+            columns[name] = pa.array([value] * length, arrow_type)
+    return pa.table(columns)
+
+
+def _aligned(result: pa.Table, column: str, order: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``result``'s ``column`` in the partition order of ``order`` (null where absent)."""
+    import pyarrow.compute as pc
+
+    positions = pc.index_in(order, value_set=result.column("__k"))
+    return result.column(column).take(positions)
+
+
+def _histograms(
+    con: duckdb.DuckDBPyConnection,
+    rows: str,
+    key: str,
+    name: str,
+    edges: tuple[float, float],
+    order: pa.ChunkedArray,
+) -> dict[str, Any]:
+    """22 bins per partition: below ``lo``, 20 equal ones up to ``hi`` (the last holds
+    ``hi``), above ``hi`` (and NaN)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    low, high = edges
+    x = f"CAST({sql.ident(name)} AS DOUBLE)"
+    bin_sql = (
+        f"CASE WHEN {x} < {low!r} THEN 0 WHEN {x} > {high!r} OR isnan({x}) THEN {BINS + 1} "
+        f"ELSE 1 + least(CAST(floor(({x} - {low!r}) * {BINS / (high - low)!r}) AS INTEGER), "
+        f"{BINS - 1}) END"
+    )
+    cells = ", ".join(f"coalesce(sum(n) FILTER (b = {i}), 0)" for i in range(BINS + 2))
+    result = con.sql(
+        f"SELECT __k, CAST([{cells}] AS BIGINT[]) AS hist FROM (SELECT {key} AS __k, "
+        f"{bin_sql} AS b, count(*) AS n FROM {rows} WHERE {sql.ident(name)} IS NOT NULL "
+        "GROUP BY ALL) GROUP BY __k"
+    ).to_arrow_table()
+    hist = _aligned(result, "hist", order)
+    empty = pa.array([[0] * (BINS + 2)] * len(order), pa.list_(pa.int64()))
+    return {"hist": pc.if_else(hist.is_null(), empty, hist), "lo": low, "hi": high}
+
+
+def _sketches(
+    con: duckdb.DuckDBPyConnection,
+    rows: str,
+    key: str,
+    name: str,
+    approx: Sequence[int | None],
+    order: pa.ChunkedArray,
+) -> pa.ChunkedArray:
+    """Per partition the k smallest distinct hashes of the values. When every partition
+    has many distinct values (by the estimate), only hashes below a threshold that
+    keeps about 4k of them in the smallest one are deduplicated; a partition where that
+    kept fewer than k (the estimate was far off: practically never) is done again."""
+    v = sql.ident(name)
+    fewest = min((a for a in approx if a), default=0)
+    limit = 4 * SKETCH_SIZE
+    threshold = _MAX_HASH if fewest <= limit else int(_MAX_HASH * (limit / fewest))
+    where = f"{v} IS NOT NULL" + (f" AND hash({v}) <= {threshold}" if threshold < _MAX_HASH else "")
+
+    def run(condition: str) -> pa.Table:
+        return con.sql(
+            f"SELECT __k, min(h, {SKETCH_SIZE}) AS sketch FROM (SELECT DISTINCT {key} AS __k, "
+            f"hash({v}) AS h FROM {rows} WHERE {condition}) GROUP BY __k"
+        ).to_arrow_table()
+
+    result = run(where)
+    if threshold < _MAX_HASH:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        short = result.filter(pc.less(pc.list_value_length(result.column("sketch")), SKETCH_SIZE))
+        if short.num_rows:
+            listed = ", ".join(str(k) for k in short.column("__k").to_pylist())
+            redone = run(f"{v} IS NOT NULL AND {key} IN ({listed})")
+            kept = result.filter(pc.invert(pc.is_in(result.column("__k"), redone.column("__k"))))
+            result = pa.concat_tables([kept, redone])
+    return _aligned(result, "sketch", order)
+
+
+def _value_counts(
+    con: duckdb.DuckDBPyConnection,
+    rows: str,
+    key: str,
+    name: str,
+    order: pa.ChunkedArray,
+) -> dict[str, Any]:
+    """A string or boolean feature's numbers per partition, from its (value, count) pairs."""
+    text, ranked = "CAST(v AS VARCHAR)", "ORDER BY n DESC, CAST(v AS VARCHAR)"
+    keep = f"CASE WHEN len(l) <= {MAX_VALUES} THEN len(l) ELSE {TOP_VALUES} END"
+    result = con.sql(
+        f'SELECT *, l[1:{keep}] AS "values", c[1:{keep}] AS value_counts, '
+        f"CASE WHEN l IS NULL THEN NULL ELSE count - coalesce(list_sum(c[1:{keep}]), 0) "
+        f"END AS other FROM (SELECT __k, CAST(coalesce(sum(n) FILTER (v IS NOT NULL), 0) AS "
+        f"BIGINT) AS count, CAST(coalesce(sum(n) FILTER (v IS NULL), 0) AS BIGINT) AS nulls, "
+        f"min({text}) AS min_text, "
+        f"max({text}) AS max_text, min(hash(v), {SKETCH_SIZE}) FILTER (v IS NOT NULL) AS "
+        f"sketch, list({text} {ranked}) FILTER (v IS NOT NULL) AS l, list(n {ranked}) "
+        f"FILTER (v IS NOT NULL) AS c FROM (SELECT {key} AS __k, {sql.ident(name)} AS v, "
+        f"count(*) AS n FROM {rows} GROUP BY ALL) GROUP BY __k)"
+    ).to_arrow_table()
+    names = ("count", "nulls", "min_text", "max_text", "sketch", "values", "value_counts", "other")
+    return {c: _aligned(result, c, order) for c in names}
+
+
+def _arrow_types() -> dict[str, pa.DataType]:
+    """The statistics rows' Arrow types."""
+    import pyarrow as pa
+
+    scalar = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
+              "DOUBLE": pa.float64()}  # fmt: skip
+    lists = {"UBIGINT[]": pa.list_(pa.uint64()), "BIGINT[]": pa.list_(pa.int64()),
+             "VARCHAR[]": pa.list_(pa.string())}  # fmt: skip
+    return {c: {**scalar, **lists}[t] for c, t in _ROW_TYPES.items()}
 
 
 # -- combining rows: partials of one partition, or the partitions of a window ------------
@@ -641,10 +734,11 @@ def _quarantined(
 
 
 class RunStats:
-    """The statistics of one run's good rows, computed batch by batch while the runner
-    streams them to the partition writer (``tee``), so no partition file is read back;
-    ``record_partition_stats`` writes them after the commit. Any failure only stops the
-    collection (the record is then computed from the files)."""
+    """The statistics of one run's good rows, computed while the runner streams them to
+    the partition writer (``tee``), so no partition file is read back: ~1M rows at a
+    time, by one worker thread, so that a chunk's query overlaps the writing of the
+    next rows. ``record_partition_stats`` stores them after the commit. A failure only
+    stops the collection (the record is then computed from the files)."""
 
     def __init__(self, project: Project, job: Job) -> None:
         self.project, self.job = project, job
@@ -657,6 +751,8 @@ class RunStats:
         self._needed: list[str] = []
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
+        self._worker: ThreadPoolExecutor | None = None
+        self._running: deque[Future[None]] = deque()
 
     def tee(
         self, reader: pa.RecordBatchReader, written: Sequence[str], rule: str
@@ -673,15 +769,15 @@ class RunStats:
         return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
     def _add(self, batch: pa.RecordBatch, written: Sequence[str], rule: str) -> None:
-        """Keep the batch's good rows' columns; compute once ~1M rows are kept (a query's
-        fixed cost is then a small part of it)."""
+        """Keep the batch's columns; hand them to the worker once ~1M rows are kept (a
+        query's fixed cost is then a small part of it)."""
         try:
             if self.columns is None and not self._start(batch, written):
                 return
             self._pending.append(batch.select([*self._needed, rule]))
             self._pending_rows += batch.num_rows
             if self._pending_rows >= _STREAM_ROWS:
-                self._flush(rule)
+                self._submit(rule)
         except Exception:
             self._fail()
 
@@ -701,27 +797,36 @@ class RunStats:
         self.streaming = all(n in self.edges for n in numeric)  # else the first values decide
         return self.streaming
 
-    def _flush(self, rule: str) -> None:
+    def _submit(self, rule: str) -> None:
+        """The kept rows to the worker; waits while it is a chunk behind (bounded memory)."""
         import pyarrow as pa
 
-        if not self._pending or self.columns is None:
+        if not self._pending:
             return
-        con, job = self._connection(), self.job
-        con.register("__batch", pa.Table.from_batches(self._pending))
+        chunk = pa.Table.from_batches(self._pending)
         self._pending, self._pending_rows = [], 0
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stats")
+        while len(self._running) > 1:
+            self._running.popleft().result()
+        self._running.append(self._worker.submit(self._compute, chunk, rule))
+
+    def _compute(self, chunk: pa.Table, rule: str) -> None:
+        assert self.columns is not None
+        con, job = self._connection(), self.job
+        con.register("__batch", chunk)
         try:
             ts = sql.ident(job.timestamp)
             hourly = job.grain == "hour"
             hour = f", CAST(hour({ts}) AS INTEGER) AS partition_hour" if hourly else ""
             features = "".join(f", {sql.ident(n)}" for n, _ in self.columns)
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE __rows AS SELECT * EXCLUDE (day), "
-                "CAST(strftime(day, '%Y%m%d') AS INTEGER) AS partition_date FROM (SELECT "
-                f"CAST({ts} AS DATE) AS day{hour}{features} FROM __batch "
-                f"WHERE {sql.ident(rule)} IS NULL)"
+                f"CREATE OR REPLACE TEMP TABLE __rows AS SELECT CAST({ts} AS DATE) AS "
+                f"partition_date{hour}{features} FROM __batch WHERE {sql.ident(rule)} IS NULL"
             )
             keys = ("partition_date", "partition_hour") if hourly else ("partition_date",)
-            self.parts.append(_stats_of(con, "__rows", keys, self.columns, self.edges))
+            stats = _stats_of(con, "__rows", keys, self.columns, self.edges, dates=True)
+            self.parts.append(stats)
         finally:
             con.unregister("__batch")
 
@@ -738,7 +843,9 @@ class RunStats:
         """The streamed statistics, one row per partition and feature (None: not streamed)."""
         if self.streaming and self.columns is not None:
             try:
-                self._flush(rule)
+                self._submit(rule)
+                while self._running:
+                    self._running.popleft().result()
             except Exception:
                 self._fail()
         if not self.streaming or self.columns is None or not self.parts:
@@ -746,6 +853,13 @@ class RunStats:
         return _combine_partials(self.parts)
 
     def close(self) -> None:
+        """Stop the worker (after its current chunk) and close its connection."""
+        if self._worker is not None:
+            for future in self._running:
+                future.cancel()
+            self._worker.shutdown(wait=True)
+            self._worker = None
+        self._running.clear()
         if self._con is not None:
             self._con.close()
             self._con = None
