@@ -12,13 +12,17 @@ One run of one job over the window ``[start, end)``:
 3. write the bad rows into ``<table>.quarantine/<run id>.parquet``, then check the
    table-level rules (bad-row share, rows > 0, unique keys + timestamp); a failure
    raises ``ExpectationError``, deletes the staging folder and leaves the table as it was;
-4. swap the new version in (see ``ingestion.storage`` for why a kill at any point is safe).
+4. swap the new version in (see ``ingestion.storage`` for why a kill at any point is safe);
+5. record the monitor's statistics of the partitions it wrote (``featurestore.monitor.stats``;
+   off with ``stats=False`` or ``FEATURESTORE_MONITOR_STATS=0``). Their failure is a
+   warning, never the run's: the monitor computes missing statistics itself.
 
 Every run is recorded in the run history (``ingestion.history``).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import time
@@ -27,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
@@ -43,6 +48,11 @@ from featurestore.job_spec import Job, read_jobs
 from featurestore.project import Project
 from ingestion import history, partitions, storage, window
 from ingestion.checks import CheckPlan, plan_checks
+
+if TYPE_CHECKING:
+    from featurestore.monitor.stats import RunStats
+
+logger = logging.getLogger(__name__)
 
 _LINE = re.compile(r"LINE (\d+):")
 _EXAMPLES = 3
@@ -120,6 +130,7 @@ def run_jobs(
     max_bad_rows: float | None = None,
     now: datetime | None = None,
     parallel: int = 2,
+    stats: bool | None = None,
 ) -> list[JobResult]:
     """Run the named jobs (all by default) and their upstream jobs, upstream first.
 
@@ -134,7 +145,14 @@ def run_jobs(
     is not selected and that no selected job reads is not looked at. When any job
     failed, ``JobsFailedError`` is raised at the end, carrying every result; a name
     that is no job at all raises ``UnknownJobError`` before anything runs.
+
+    ``stats`` (default: on unless ``FEATURESTORE_MONITOR_STATS=0``) records the monitor's
+    statistics of every partition a run writes.
     """
+    if stats is None:
+        from featurestore.monitor.stats import stats_enabled
+
+        stats = stats_enabled()
     found = read_jobs(project.jobs_dir)
     planned = job_graph.plan(list(names) if names else found.names, found)
     outcomes = {name: _failed(project, name, exc) for name, exc in planned.broken.items()}
@@ -157,7 +175,7 @@ def run_jobs(
             continue
         with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(runnable)))) as pool:
             futures = [
-                pool.submit(_run_one, project, job, start, end, max_bad_rows, now)
+                pool.submit(_run_one, project, job, start, end, max_bad_rows, now, stats)
                 for job in runnable
             ]
             bugs = [f.exception() for f in futures if f.exception() is not None]
@@ -244,6 +262,7 @@ def backfill(
     step: timedelta,
     *,
     max_bad_rows: float | None = None,
+    stats: bool | None = None,
 ) -> list[JobResult]:
     """Run ``[start, end)`` in consecutive windows of ``step``, each window upstream first.
 
@@ -260,6 +279,7 @@ def backfill(
                 start=window_start,
                 end=window_end,
                 max_bad_rows=max_bad_rows,
+                stats=stats,
             )
         except JobsFailedError as exc:
             raise JobsFailedError([*results, *exc.results]) from None
@@ -273,6 +293,7 @@ def _run_one(
     end: datetime | None,
     max_bad_rows: float | None,
     now: datetime | None,
+    stats: bool = True,
 ) -> JobResult:
     """One job's run; its failure is a ``failed`` result (a bug still raises)."""
     target = feature_table_path(project, job.name)
@@ -283,7 +304,7 @@ def _run_one(
             if span is None:
                 return JobResult(job.name, target, 0, 0.0, status="up to date")
             threshold = job.max_bad_rows if max_bad_rows is None else max_bad_rows
-            return run_job(project, job, span, threshold, incremental=start is None)
+            return run_job(project, job, span, threshold, incremental=start is None, stats=stats)
     except FeatureStoreError as exc:
         window_start, window_end = span or (None, None)
         return JobResult(job.name, target, 0, 0.0, "failed", start=window_start,
@@ -297,6 +318,7 @@ def run_job(
     max_bad_rows: float,
     *,
     incremental: bool = False,
+    stats: bool = True,
 ) -> JobResult:
     """One run of ``job`` over ``span``; the caller holds the job's lock.
 
@@ -310,12 +332,13 @@ def run_job(
     run_id = storage.new_run_id()
     history.record_start(data_dir, run_id, job.name, *span)
     staging: Path | None = None
+    collected = _stats_collector(project, job) if stats else None
     try:
         con = project.connect(job_graph.tables_read(job))
         try:
             plan = _bind(con, job, span)
             staging = storage.new_staging(data_dir, job.name, run_id)
-            found = _check_and_write(con, job, plan, span, staging)
+            found = _check_and_write(con, job, plan, span, staging, collected)
             rows_in, bad = found.rows_in, found.bad_rows
             quarantine = _write_quarantine(con, data_dir, job, plan, run_id) if bad else None
             if rows_in == 0 and incremental:
@@ -335,6 +358,8 @@ def run_job(
             con.close()
         written = rows_in - bad
         if written == 0 and incremental:
+            if collected is not None:
+                collected.close()
             shutil.rmtree(staging, ignore_errors=True)
             staging = None
             seconds = time.perf_counter() - started
@@ -345,9 +370,11 @@ def run_job(
             return JobResult(job.name, feature_table_path(project, job.name), 0, seconds,
                              "empty", run_id, *span, rows_in, bad)  # fmt: skip
         storage.link_outside_window(data_dir, job.name, staging, *span)
-        storage.commit(data_dir, job.name, staging, run_id)
+        version = storage.commit(data_dir, job.name, staging, run_id)
         staging = None
     except BaseException as exc:
+        if collected is not None:
+            collected.close()
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         message = str(exc) if isinstance(exc, FeatureStoreError) else repr(exc)
@@ -356,6 +383,8 @@ def run_job(
             error=message,
         )  # fmt: skip
         raise
+    if collected is not None:
+        _record_stats(project, job, run_id, version, span, found, collected)
     seconds = time.perf_counter() - started
     history.record_end(
         data_dir, run_id, job.name, "success", rows_in=rows_in, rows_written=written,
@@ -365,6 +394,36 @@ def run_job(
         job.name, feature_table_path(project, job.name), written, seconds, "success", run_id,
         *span, rows_in, bad,
     )  # fmt: skip
+
+
+def _stats_collector(project: Project, job: Job) -> RunStats:
+    from featurestore.monitor.stats import RunStats
+
+    return RunStats(project, job)
+
+
+def _record_stats(
+    project: Project,
+    job: Job,
+    run_id: str,
+    version: Path,
+    span: tuple[datetime, datetime],
+    found: partitions.Pass,
+    collected: RunStats,
+) -> None:
+    """The monitor's statistics of the partitions the run committed; a failure is logged."""
+    from featurestore.monitor.stats import record_partition_stats
+
+    try:
+        bad = pa.Table.from_batches(found.bad) if found.bad else None
+        record_partition_stats(project, job, run_id, version, span, bad=bad, streamed=collected)
+    except Exception:
+        logger.warning(
+            "%s: statistics of run %s not recorded; the monitor will compute them",
+            job.name, run_id, exc_info=True,
+        )  # fmt: skip
+    finally:
+        collected.close()
 
 
 def _bind(con: duckdb.DuckDBPyConnection, job: Job, span: tuple[datetime, datetime]) -> CheckPlan:
@@ -390,8 +449,10 @@ def _check_and_write(
     plan: CheckPlan,
     span: tuple[datetime, datetime],
     staging: Path,
+    collected: RunStats | None = None,
 ) -> partitions.Pass:
-    """Run the query once, sorted by timestamp and keys, and write its good rows.
+    """Run the query once, sorted by timestamp and keys, and write its good rows
+    (``collected`` computes the monitor's statistics of them on their way).
 
     The timestamp first settles most comparisons before any string key, and the
     partition (a function of the timestamp) needs no sort key of its own.
@@ -402,6 +463,8 @@ def _check_and_write(
         reader = con.sql(
             f"SELECT {select} FROM __job WHERE {_window_sql(job, span)} ORDER BY {order}"
         ).to_arrow_reader(_BATCH)
+        if collected is not None:
+            reader = collected.tee(reader, plan.written, partitions.RULE)
         found = partitions.write(
             reader,
             staging,

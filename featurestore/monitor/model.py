@@ -131,7 +131,14 @@ class TrendReport:
 @dataclass(frozen=True)
 class FeatureStats:
     """A feature's statistics over a window, merged from its partitions' statistics.
-    ``quantiles`` maps 0.5 -> median and so on; ``top`` holds (value, count) pairs."""
+    ``quantiles`` maps 0.5 -> median and so on; ``top`` holds (value, count) pairs.
+
+    ``kind`` is numeric, categorical (strings, booleans) or other (times, ...). A numeric
+    histogram has 22 bins: below the table's first edge, 20 equal-width bins (the last
+    holds the top edge) and above it; its edges start with -inf and end with +inf.
+    ``whole_numbers`` counts numeric values equal to their rounding (a float column
+    turned int shows as ``whole_share`` 1.0); ``other`` counts the values outside ``top``.
+    """
 
     table: str
     column: str
@@ -146,6 +153,33 @@ class FeatureStats:
     quantiles: dict[float, float] = field(default_factory=dict)
     top: list[tuple[str, int]] = field(default_factory=list)
     histogram: Histogram | None = None
+    kind: str = ""
+    whole_numbers: int | None = None
+    whole_share: float | None = None
+    other: int = 0
+    distinct_exact: bool = False  # ``distinct`` is a count, not an estimate
+    partitions: int = 0  # merged
+
+
+@dataclass(frozen=True)
+class QuarantinePoint:
+    """One partition's rows against those the run that wrote it quarantined.
+
+    ``rows_in`` counts the partition's good rows plus its quarantined ones; ``rate`` is
+    ``quarantined / rows_in``. ``recorded`` is False when no run left its counts (a table
+    written before statistics existed, or a crash right after the commit): the good rows
+    are then the partition's, and the quarantined ones those in the quarantine file of
+    the table's current version, if any.
+    """
+
+    start: datetime
+    end: datetime
+    rows_in: int
+    quarantined: int
+    rate: float | None
+    by_rule: dict[str, int] = field(default_factory=dict)
+    run_id: str | None = None
+    recorded: bool = True
 
 
 @dataclass(frozen=True)
