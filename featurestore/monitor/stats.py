@@ -606,40 +606,51 @@ def _decide_edges(
 ) -> dict[str, tuple[float, float]]:
     """Each numeric feature's edges: stored ones, then the header's ``min`` and ``max``,
     then (for the rest, if ``extremes`` is given) the finite extremes of the values, a
-    callable from column names to (min, max). The new ones are stored."""
+    callable from column names to (min, max). The new ones are stored (when the folder
+    cannot be written they are still used, and decided again next time)."""
     numeric = [name for name, type_ in columns if _kind(type_) == "numeric"]
     edges = _load_edges(folder)
     if all(name in edges for name in numeric):
         return edges
+    try:
+        with _locked(folder):
+            edges = _load_edges(folder)
+            added = _new_edges([n for n in numeric if n not in edges], job, decided_by, extremes)
+            if added:
+                document: dict[str, Any] = {"format": _FORMAT, "bins": BINS, "columns": {}}
+                with contextlib.suppress(OSError, ValueError):
+                    document = json.loads((folder / "edges.json").read_text())
+                document["columns"].update(added)
+                tmp = folder / f".edges.json.{os.getpid()}.tmp"
+                tmp.write_text(json.dumps(document, indent=1))
+                os.replace(tmp, folder / "edges.json")
+    except OSError as exc:
+        logger.warning("histogram edges not stored in %s: %s", folder, exc)
+        added = _new_edges([n for n in numeric if n not in edges], job, decided_by, extremes)
+    return {**edges, **{n: (e["lo"], e["hi"]) for n, e in added.items()}}
+
+
+def _new_edges(
+    missing: Sequence[str], job: Job | None, decided_by: str, extremes: Any
+) -> dict[str, dict[str, Any]]:
     declared = job.column_map if job is not None else {}
-    with _locked(folder):
-        edges = _load_edges(folder)
-        added: dict[str, dict[str, Any]] = {}
-        missing = [name for name in numeric if name not in edges]
-        bounds = {n: (declared[n].min, declared[n].max) if n in declared else (None, None)
-                  for n in missing}  # fmt: skip
-        scanned = [n for n in missing if None in bounds[n]]
-        found = extremes(scanned) if extremes is not None and scanned else {}
-        for name in missing:
-            low, high = bounds[name]
-            low = found.get(name, (None, None))[0] if low is None else low
-            high = found.get(name, (None, None))[1] if high is None else high
-            if low is None or high is None:
-                continue  # no finite value yet: the first one decides
-            low, high = float(low), float(high)
-            if not low < high:
-                low, high = min(low, high) - 0.5, max(low, high) + 0.5
-            added[name] = {"lo": low, "hi": high, "decided_by": decided_by,
-                           "from": "data" if name in scanned else "header"}  # fmt: skip
-        if added:
-            document: dict[str, Any] = {"format": _FORMAT, "bins": BINS, "columns": {}}
-            with contextlib.suppress(OSError, ValueError):
-                document = json.loads((folder / "edges.json").read_text())
-            document["columns"].update(added)
-            tmp = folder / f".edges.json.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps(document, indent=1))
-            os.replace(tmp, folder / "edges.json")
-        return {**edges, **{n: (e["lo"], e["hi"]) for n, e in added.items()}}
+    bounds = {n: (declared[n].min, declared[n].max) if n in declared else (None, None)
+              for n in missing}  # fmt: skip
+    scanned = [n for n in missing if None in bounds[n]]
+    found = extremes(scanned) if extremes is not None and scanned else {}
+    added: dict[str, dict[str, Any]] = {}
+    for name in missing:
+        low, high = bounds[name]
+        low = found.get(name, (None, None))[0] if low is None else low
+        high = found.get(name, (None, None))[1] if high is None else high
+        if low is None or high is None:
+            continue  # no finite value yet: the first one decides
+        low, high = float(low), float(high)
+        if not low < high:
+            low, high = min(low, high) - 0.5, max(low, high) + 0.5
+        added[name] = {"lo": low, "hi": high, "decided_by": decided_by,
+                       "from": "data" if name in scanned else "header"}  # fmt: skip
+    return added
 
 
 # -- computing from partition files (first runs, tables without records) ------------------
