@@ -257,6 +257,24 @@ def test_many_distinct_strings_keep_the_top_100_and_count_the_rest(tmp_path: Pat
     assert k.histogram is not None and len(k.histogram.counts) == 100  # what was kept
 
 
+def test_times_and_booleans_get_counts_extremes_and_distinct(tmp_path: Path) -> None:
+    header = "-- name: feat\n-- entities: id\n-- timestamp: ts\n-- column: id BIGINT\n"
+    header += "-- column: ts TIMESTAMPTZ\n-- column: seen TIMESTAMPTZ\n-- column: flag BOOLEAN\n"
+    select = ("SELECT id, ts, ts - INTERVAL 1 HOUR AS seen, id % 3 = 0 AS flag FROM events "
+              "WHERE ts >= $start AND ts < $end\n")  # fmt: skip
+    times = [DAY0 + timedelta(days=d, hours=h) for d in range(3) for h in range(5)]
+    project = make_project(tmp_path / "project", {"id": list(range(15)), "ts": times},
+                           header, select)  # fmt: skip
+    run(project, 0, 3)
+    got = by_column(window_stats(project, "feat", DAY0 + timedelta(days=1)))
+    assert (got["seen"].kind, got["seen"].count, got["seen"].distinct) == ("other", 10, 10)
+    assert (got["seen"].min, got["seen"].max) == (
+        "2026-03-01 23:00:00+00",
+        "2026-03-03 03:00:00+00",
+    )
+    assert got["flag"].top == [("false", 7), ("true", 3)] and got["flag"].distinct == 2
+
+
 # -- re-runs, missing records, switched off -------------------------------------------------
 
 
