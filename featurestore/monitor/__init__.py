@@ -2,7 +2,9 @@
 
     config.py        what is watched and when it raises (project file ``monitor:``, job headers)
     model.py         the results every check returns (histograms, scores, reports)
-    stats.py         statistics per feature per partition, written by each ingestion run
+    stats.py         statistics per feature per partition, written by each ingestion run,
+                     merged for any window (stats_compute.py: the queries and the merge;
+                     stats_store.py: the records on disk)
     metrics.py       the drift metrics between two distributions (PSI, Jensen-Shannon,
                      normed Wasserstein, KS, chi-square), equal to scipy's and Evidently's
     drift.py         a model's features scored between two windows in one scan of their
