@@ -279,7 +279,7 @@ def run(args: argparse.Namespace) -> Report:
             "x DuckDB scan",
             "x ours",
             "peak RSS MB",
-            "max |score - Evidently|",
+            "largest score difference from Evidently",
         ],
         parameters={
             "rows": rows,
@@ -299,14 +299,15 @@ def run(args: argparse.Namespace) -> Report:
             continue
         diff = ""
         if result["scores"] and theirs and contender != "evidently":
-            diff = max(
+            worst = max(
                 abs(result["scores"][k] - theirs[k]) for k in result["scores"] if k in theirs
             )
+            diff = f"{worst:.1e}"
         report.add(
             contender=contender, rows=result["rows"], seconds=result["seconds"],
             **{"x DuckDB scan": result["seconds"] / scan if scan else "",
                "x ours": result["seconds"] / ours if ours else "",
-               "peak RSS MB": result["peak_rss_mb"], "max |score - Evidently|": diff},
+               "peak RSS MB": result["peak_rss_mb"], "largest score difference from Evidently": diff},
         )  # fmt: skip
     if "_load_seconds" in theirs:
         report.notes.append(

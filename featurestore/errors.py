@@ -44,6 +44,7 @@ answer, and treat anything else as a bug.
     │   ├── TooManyFeaturesError      more feature refs in one request than the limit
     │   ├── RequestTooLargeError      a request body larger than the limit
     │   ├── UnknownObjectError        a feature view or push source the registry does not know
+    │   │   └── UnknownFeatureTableError  a feature table no run has written yet
     │   ├── EntityTimestampError      an entity frame without a usable timestamp column
     │   ├── EntityColumnTypeError     an entity frame column of the wrong type
     │   └── InvalidRequestError       anything else wrong with the request's shape
@@ -402,6 +403,16 @@ class UnknownObjectError(RequestError):
         self.kind = kind
         self.name = name
         super().__init__(f"unknown {kind} {name!r}")
+
+
+class UnknownFeatureTableError(UnknownObjectError):
+    """A table no run has written yet; the message names the tables that have data."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__("feature table", name)
+        self.known = sorted(known)
+        listed = ", ".join(self.known) or "none yet (featurestore ingest run writes them)"
+        self.args = (f"unknown feature table {name!r}; feature tables with data: {listed}",)
 
 
 class InvalidRequestError(RequestError):

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from featurestore import sql
-from featurestore.errors import InvalidRequestError, UnknownObjectError
+from featurestore.errors import InvalidRequestError, UnknownFeatureTableError
 from featurestore.monitor.model import FeatureStats, Histogram, QuarantinePoint
 from featurestore.monitor.stats_compute import (
     BINS,
@@ -97,16 +97,6 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 SWITCH = "FEATURESTORE_MONITOR_STATS"  # "0" turns statistics off in ingestion runs
 _CHUNK_BYTES = 64 << 20  # partition files read at a time when computing from files
 _STREAM_ROWS = 1 << 20  # streamed rows computed at a time
-
-
-class UnknownFeatureTableError(UnknownObjectError):
-    """A table no run has written yet; the message names the tables that have data."""
-
-    def __init__(self, name: str, known: Sequence[str]) -> None:
-        super().__init__("feature table", name)
-        self.known = sorted(known)
-        listed = ", ".join(self.known) or "none yet (featurestore ingest run writes them)"
-        self.args = (f"unknown feature table {name!r}; feature tables with data: {listed}",)
 
 
 def stats_enabled(environ: Mapping[str, str] | None = None) -> bool:

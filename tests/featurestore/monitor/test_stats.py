@@ -27,12 +27,11 @@ from typer.testing import CliRunner
 
 from featurestore import sql
 from featurestore.cli import app, main
-from featurestore.errors import InvalidRequestError
+from featurestore.errors import InvalidRequestError, UnknownFeatureTableError
 from featurestore.monitor import stats as monitor_stats
 from featurestore.monitor.model import FeatureStats
 from featurestore.monitor.stats import (
     SKETCH_SIZE,
-    UnknownFeatureTableError,
     quarantine_rates,
     window_stats,
 )
