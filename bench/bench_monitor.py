@@ -307,7 +307,8 @@ def run(args: argparse.Namespace) -> Report:
             contender=contender, rows=result["rows"], seconds=result["seconds"],
             **{"x DuckDB scan": result["seconds"] / scan if scan else "",
                "x ours": result["seconds"] / ours if ours else "",
-               "peak RSS MB": result["peak_rss_mb"], "largest score difference from Evidently": diff},
+               "peak RSS MB": result["peak_rss_mb"],
+               "largest score difference from Evidently": diff},
         )  # fmt: skip
     if "_load_seconds" in theirs:
         report.notes.append(
