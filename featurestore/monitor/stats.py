@@ -516,6 +516,8 @@ def _feature_stats(table: str, row: Mapping[str, Any], top: int, partitions: int
     sketch, count, nulls = row["sketch"], row["count"], row["nulls"]
     exact = len(sketch) < SKETCH_SIZE
     distinct = len(sketch) if exact else round((SKETCH_SIZE - 1) * 2.0**64 / (sketch[-1] + 1))
+    if not exact:  # an estimate, but never more values than there are, nor fewer than seen
+        distinct = max(min(distinct, count), len(sketch))
     common: dict[str, Any] = {
         "table": table, "column": row["column"], "type": row["type"], "count": count,
         "nulls": nulls, "distinct": distinct, "distinct_exact": exact, "kind": row["kind"],

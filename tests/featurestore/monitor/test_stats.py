@@ -240,8 +240,9 @@ def test_distinct_beyond_k_is_the_full_scan_sketch(tmp_path: Path) -> None:
     assert got["n"].distinct == 40 and got["n"].distinct_exact
     one_day = by_column(window_stats(project, "feat", DAY0, DAY0 + timedelta(days=1)))
     day0 = f"ts < TIMESTAMPTZ '{(DAY0 + timedelta(days=1)).isoformat()}'"
-    assert one_day["x"].distinct == kmv_distinct(raw, "x", day0) != 1500
-    assert abs(one_day["x"].distinct - 1500) < 150
+    estimate = kmv_distinct(raw, "x", day0)
+    assert estimate > 1500  # the sketch overshoots: more values than the day has rows
+    assert one_day["x"].distinct == 1500  # an estimate is never above the count
 
 
 def test_many_distinct_strings_keep_the_top_100_and_count_the_rest(tmp_path: Path) -> None:
