@@ -208,7 +208,13 @@ def trend(
     if period not in ("day", "week"):
         raise WindowSpecError(f"--period must be day or week, got {period!r}")
     project, store = _open()
-    reference_window = resolve_windows(reference, "2000-01-01..2000-01-02", None).reference
+    spec = reference.strip()
+    if spec == "previous" or spec.startswith("last:"):
+        raise WindowSpecError(
+            f"--reference {spec!r}: a trend scores every period against a fixed window; give "
+            "START..END or training:PATH"
+        )
+    reference_window = resolve_windows(spec, "2000-01-01..2000-01-02", None).reference
     report = trend_report(
         project, store, feature_service, reference_window, period,  # type: ignore[arg-type]
         parse_time(start, "--start") if start else None, parse_time(end, "--end") if end else None,

@@ -117,6 +117,8 @@ def test_a_failing_alert_is_one_line(drifting_project: Project) -> None:
          "error: the reference window 2020-01-01..2020-02-01 holds no rows: driver_daily holds"),
         (("trend", "-s", SERVICE, "--reference", REFERENCE, "--period", "month"),
          "error: --period must be day or week, got 'month'"),
+        (("trend", "-s", SERVICE, "--reference", "previous"),
+         "error: --reference 'previous': a trend scores every period against a fixed window"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line(
