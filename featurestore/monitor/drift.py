@@ -167,22 +167,12 @@ def _select(sources: list[ViewSource], only: Sequence[str]) -> list[ViewSource]:
 
 
 def newest_event(sources: Iterable[ViewSource]) -> datetime | None:
-    """The newest event time in any of the views' tables."""
-    con = sql.connect()
-    try:
-        newest: datetime | None = None
-        for source in sources:
-            try:
-                ts, scan = sql.ident(source.timestamp), sql.parquet_scan(source.path)
-                row = con.execute(f"SELECT max({ts}) FROM {scan}").fetchone()
-            except duckdb.Error:  # no table yet (never ingested): no events
-                continue
-            moment = _utc(row[0]) if row and row[0] is not None else None
-            if moment is not None and (newest is None or moment > newest):
-                newest = moment
-        return newest
-    finally:
-        con.close()
+    """The newest event time in any of the views' tables (from the Parquet footers:
+    ``featurestore.monitor.freshness.newest_event``)."""
+    from featurestore.monitor import freshness
+
+    found = [freshness.newest_event(s.path, s.timestamp) for s in sources]
+    return max((moment for moment in found if moment is not None), default=None)
 
 
 def event_range(source: ViewSource) -> tuple[datetime | None, datetime | None]:
