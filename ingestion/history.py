@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from featurestore import processes
 from featurestore.layout import DataLayout
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def runs_frame(data_dir: Path, job: str | None = None, limit: int | None = None)
 
 def _record(row: tuple[Any, ...]) -> RunRecord:
     (run_id, job, start, end, status, rows_in, written, quarantined, seconds, error, at, pid) = row
-    if status == "running" and not _alive(pid):
+    if status == "running" and not processes.alive(pid):
         status = "interrupted"
     return RunRecord(
         run_id=run_id,
@@ -159,16 +160,6 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
         error=error,
         started_at=datetime.fromisoformat(at),
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _now() -> str:

@@ -78,6 +78,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from featurestore import processes
 from featurestore.errors import ConfigError
 from featurestore.monitor.config import ServingLogConfig
 
@@ -596,18 +597,8 @@ def _remove_orphans(root: Path) -> None:
     """Temporary files of processes that are gone (a crash mid-write)."""
     for path in root.rglob(".*.tmp"):
         match = _TMP.match(path.name)
-        if match and not _alive(int(match.group(1))):
+        if match and not processes.alive(int(match.group(1))):
             path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _enforce_cap(root: Path, max_bytes: int) -> None:
