@@ -9,21 +9,18 @@ screenshot is saved to tests/artifacts/monitor-page.png.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from importlib import metadata, resources
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from api import create_app
 from api.routes.monitor import PLOTLY_PATH, plotly_address
 from api.settings import ApiSettings
 from featurestore.project import Project
-from featurestore.redis_server import free_port
-from tests.featurestore.monitor.test_report import ARTIFACTS, check_rendered, headless_chromium
+from tests.browser import ARTIFACTS, headless_chromium, serve_in_thread
+from tests.featurestore.monitor.test_report import check_rendered
 from tests.online_repo import OnlineRepo, online_repo  # noqa: F401
 
 pytestmark = [pytest.mark.redis]
@@ -131,20 +128,8 @@ def test_a_bad_window_is_a_4xx_not_a_500(demo_client: TestClient) -> None:
 @pytest.fixture(scope="module")
 def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
     demo_project = demo_project_with_drift(request)
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(demo_project, ApiSettings()), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(demo_project, ApiSettings())) as url:
+        yield url
 
 
 @pytest.mark.slow
@@ -153,7 +138,7 @@ def test_from_the_catalog_to_the_monitor_page_in_headless_chromium(server_url: s
     from selenium.webdriver.support.ui import WebDriverWait
 
     ARTIFACTS.mkdir(exist_ok=True)
-    with headless_chromium() as browser:
+    with headless_chromium(console_log=True) as browser:
         wait = WebDriverWait(browser, 120)
         browser.get(f"{server_url}/catalog")
         wait.until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))

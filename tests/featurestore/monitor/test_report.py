@@ -14,11 +14,9 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,8 +41,8 @@ from featurestore.monitor.model import (
 )
 from featurestore.monitor.report import render_report
 from featurestore.project import Project
+from tests.browser import ARTIFACTS, headless_chromium
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 SERVICE = "departure_delay_model"
 EVIL_VIEW, EVIL_FEATURE = "odd<b>view</b>", "a&\"b'<script>alert(1)</script>"
 EVIL = f"{EVIL_VIEW}:{EVIL_FEATURE}"
@@ -549,30 +547,6 @@ def test_every_figure_is_valid_plotly(page: str) -> None:
 # -- the page in a browser -----------------------------------------------------------------
 
 
-@contextmanager
-def headless_chromium() -> Iterator[Any]:
-    """Debian's chromium through chromedriver, logging the console."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "install Debian's chromium and chromium-driver (make browser)"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--window-size=1400,900",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    chrome = webdriver.Chrome(service=Service(executable_path=driver), options=options)
-    try:
-        yield chrome
-    finally:
-        chrome.quit()
-
-
 def check_rendered(browser: Any, plots: int) -> None:
     """Wait for the page's ``plots``, then check that each drew and nothing failed."""
     from selenium.webdriver.common.by import By
@@ -612,7 +586,7 @@ def test_the_page_in_headless_chromium(page: str, tmp_path: Path) -> None:
     report = tmp_path / "report.html"
     report.write_text(page, encoding="utf-8")
     ARTIFACTS.mkdir(exist_ok=True)
-    with headless_chromium() as browser:
+    with headless_chromium(console_log=True) as browser:
         browser.get(report.as_uri())
         try:
             check_rendered(browser, len(plot_specs(page)))
