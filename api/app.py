@@ -17,20 +17,30 @@ from api.freshness_worker import FreshnessWorker
 from api.metrics import Metrics
 from api.middleware import ApiKeyAuth, RequestMetrics, write_routes
 from api.openapi import build_examples, install_openapi
+from api.push_worker import CompactionWorker, StreamWorkers
 from api.routes import catalog, health, metrics, monitor, online, writes
 from api.settings import ApiSettings
 from api.write_pool import WritePool
 from featurestore.catalog import CatalogCache
+from featurestore.errors import ConfigError
 from featurestore.monitor.freshness import freshness_report
 from featurestore.monitor.serving_log import ServingLog, serving_log_config
 from featurestore.online import AsyncOnlineLookup
 from featurestore.project import Project
+from featurestore.push.service import PushService
+from featurestore.push.stream import parse_streams
+from featurestore.redis_client import redis_client
+from featurestore.settings import parse_redis_url
 
 
 def create_app(settings: Project, api_settings: ApiSettings | None = None) -> FastAPI:
     """The API for one project; ``api_settings`` default to the environment's."""
     api = ApiSettings.from_env() if api_settings is None else api_settings
     log_config = serving_log_config(settings)  # a bad FEATURESTORE_SERVING_LOG_RATE fails here
+    try:
+        parse_streams(api.push_streams)  # a bad FEATURESTORE_PUSH_STREAMS fails here too
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +55,14 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
         app.state.catalog = CatalogWorker(CatalogCache(lookup.registry.store, settings))
         app.state.write_pool = WritePool(api.write_threads, wait=api.redis_timeout / 2)
         store = lookup.registry.store
+        online = store.config.online_store
+        client = redis_client(parse_redis_url(settings.redis_url), api.redis_timeout)
+        push = PushService(store, settings, client, getattr(online, "key_ttl_seconds", None))
+        app.state.push = push
+        compaction = CompactionWorker(settings, push, api.push_compact_seconds)
+        compaction.start()
+        streams = StreamWorkers(push, client, api.push_streams)
+        streams.start()
         freshness = FreshnessWorker(lambda now: freshness_report(settings, store, now))
         app.state.freshness = freshness
         if api.stale_header:  # the first answers already know (waits at most WAIT s)
@@ -53,12 +71,15 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
             app.state.stale_views = freshness
         app.state.monitor_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor")
         metrics: Metrics = app.state.metrics
+        metrics.push = push
         metrics.serving_log = ServingLog.open(settings, lookup.registry.store, log_config)
         examples = asyncio.create_task(build_examples(app))
         try:
             yield
         finally:
             examples.cancel()
+            await streams.stop()
+            await compaction.stop()  # seals this process's push log segments
             await freshness.stop()
             freshness.close()
             log, metrics.serving_log = metrics.serving_log, None

@@ -33,6 +33,7 @@ from featurestore.monitor.model import Freshness
 
 if TYPE_CHECKING:
     from featurestore.monitor.serving_log import ServingLog
+    from featurestore.push.service import PushService
 
 
 def _in_process_values() -> None:
@@ -199,6 +200,61 @@ class _ServingLogCollector(Collector):
         yield counter
 
 
+class _PushCollector(Collector):
+    """Rows written, rejected and quarantined per target; per push source's table, the
+    bytes in its log and the age of its oldest uncompacted segment; stream lag."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        import time
+
+        from featurestore.push.spec import read_pushes
+        from featurestore.push.wal import log_status
+
+        service = self._metrics.push
+        if service is None:
+            return
+        rows = CounterMetricFamily(
+            "featurestore_push_rows",
+            "Rows written (pushed), refused (rejected) or kept aside (quarantined), by "
+            "push source or feature view.",
+            labels=("target", "outcome"),
+        )
+        for (target, outcome), count in sorted(service.counts.items()):
+            rows.add_metric((target, outcome), count)
+        yield rows
+        size = GaugeMetricFamily(
+            "featurestore_push_log_bytes",
+            "Bytes of pushed rows in the push log, waiting for compaction, by table.",
+            labels=("table",),
+        )
+        lag = GaugeMetricFamily(
+            "featurestore_push_compaction_lag_seconds",
+            "Age of the oldest pushed rows not yet compacted into the table (0: none).",
+            labels=("table",),
+        )
+        project = service.project
+        specs = read_pushes(project.jobs_dir) if project is not None else {}
+        now = time.time()
+        for name in sorted(specs):
+            assert project is not None
+            status = log_status(project.layout.push_log(name))
+            size.add_metric((name,), status.bytes)
+            lag.add_metric((name,), max(0.0, now - status.oldest) if status.oldest else 0.0)
+        yield size
+        yield lag
+        stream_lag = GaugeMetricFamily(
+            "featurestore_stream_lag",
+            "Entries of a Redis Stream not yet written and acknowledged by its consumer group.",
+            labels=("stream", "group"),
+        )
+        for (stream, group), value in sorted(service.stream_lag.items()):
+            stream_lag.add_metric((stream, group), value)
+        yield stream_lag
+
+
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(
@@ -207,6 +263,8 @@ class Metrics:
     # The sampled log of served vectors, while the app runs with one (api.app's lifespan):
     # what the lookups report to besides these counters.
     serving_log: ServingLog | None = None
+    # The app's write service (api.app's lifespan): its row counts and push logs.
+    push: PushService | None = None
 
     def __post_init__(self) -> None:
         _in_process_values()
@@ -240,6 +298,13 @@ class Metrics:
         self.redis_errors = _Metric(
             "featurestore_redis_errors", "Redis calls that failed or timed out."
         )
+        self.push_latency = _Metric(
+            "featurestore_push_seconds",
+            "Write latency (/push, /write-to-online-store) by push source or feature view, "
+            "until the rows are in Redis and, when asked, fsynced in the push log.",
+            ("target",),
+            buckets=_BUCKETS,
+        )
         self.freshness = FreshnessGauges()
         self.registry.register(self.freshness)
         self.registry.register(
@@ -251,10 +316,12 @@ class Metrics:
                     self.lookup_latency,
                     self.entities,
                     self.redis_errors,
+                    self.push_latency,
                 ]
             )
         )
         self.registry.register(_ServingLogCollector(self))
+        self.registry.register(_PushCollector(self))
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         """One answered HTTP request (label children cached: this runs on every request)."""
@@ -271,6 +338,9 @@ class Metrics:
             children[key] = pair
         pair[0].inc()
         pair[1].observe(seconds)
+
+    def observe_push(self, target: str, seconds: float) -> None:
+        self.push_latency.labels(target).observe(seconds)
 
     def observe_lookup(self, feature_service: str, seconds: float, entities: int) -> None:
         """One successful lookup (label children cached: this runs on every request)."""

@@ -74,9 +74,17 @@ class RecordsResponse(BaseModel):
 
 
 class PushRequest(BaseModel):
+    """Feast's ``/push`` body, plus ``on_bad_rows``."""
+
     push_source_name: str
-    df: dict[str, list[Any]]
+    df: dict[str, list[Any]] = Field(description="One list of values per column.")
     to: Literal["online", "offline", "online_and_offline"] = "online"
+    on_bad_rows: Literal["reject", "quarantine"] | None = Field(
+        None,
+        description="reject: 422 naming each bad row, nothing written; quarantine: write "
+        "the good rows, keep the bad ones with their rule. Default: the push source's "
+        "declared on_bad_rows (reject).",
+    )
     allow_registry_cache: bool = True
     transform_on_write: bool = True
 
@@ -84,8 +92,21 @@ class PushRequest(BaseModel):
 class WriteToOnlineStoreRequest(BaseModel):
     feature_view_name: str
     df: dict[str, list[Any]]
+    on_bad_rows: Literal["reject", "quarantine"] | None = None
     allow_registry_cache: bool = True
     transform_on_write: bool = True
+
+
+class WriteResponse(BaseModel):
+    """What a write did: rows received, accepted, quarantined; per view online, written
+    (newer than Redis held) or skipped; appended to the push log."""
+
+    rows: int
+    accepted: int
+    quarantined: int
+    online_written: int
+    online_skipped: int
+    logged: int
 
 
 class ReadyResponse(BaseModel):

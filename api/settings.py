@@ -15,6 +15,9 @@ FEATURESTORE_BODY_TIMEOUT          seconds to receive a request's body, then 408
 FEATURESTORE_MAX_CONNECTIONS_PER_CLIENT  open connections per client IP and worker (default 256)
 FEATURESTORE_STALE_HEADER          1: online answers name the requested feature views past their
                                    freshness objective in ``x-featurestore-stale`` (default 0)
+FEATURESTORE_PUSH_COMPACT_SECONDS  seconds between background compactions of the push logs
+                                   (default 30; 0: never)
+FEATURESTORE_PUSH_STREAMS          ``stream=push_source,...``: Redis Streams to consume
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ from featurestore.settings import redis_timeout_from_env
 T = TypeVar("T", int, float)
 
 
+_ZERO_MEANS_OFF = {"FEATURESTORE_REGISTRY_REFRESH", "FEATURESTORE_PUSH_COMPACT_SECONDS"}
+
+
 def _number(env: Mapping[str, str], name: str, default: T, kind: Callable[[str], T]) -> T:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -39,7 +45,7 @@ def _number(env: Mapping[str, str], name: str, default: T, kind: Callable[[str],
         value = kind(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0 and name != "FEATURESTORE_REGISTRY_REFRESH":
+    if value < 0 or (value == 0 and name not in _ZERO_MEANS_OFF):
         raise ConfigError(f"{name} must be positive, got {raw!r}")
     return value
 
@@ -72,6 +78,8 @@ class ApiSettings:
     body_timeout: float = 10.0
     max_connections_per_client: int = 256
     stale_header: bool = False
+    push_compact_seconds: float = 30.0
+    push_streams: str = ""  # stream=push_source,... (featurestore.push.stream)
 
     def __post_init__(self) -> None:
         parse_api_keys(self.api_keys)  # a malformed entry stops the start-up, by position
@@ -100,6 +108,8 @@ class ApiSettings:
             max_features=_number(env, "FEATURESTORE_MAX_FEATURES", 1000, int),
             redis_timeout=redis_timeout_from_env(env),
             write_threads=_number(env, "FEATURESTORE_WRITE_THREADS", 8, int),
+            push_compact_seconds=_number(env, "FEATURESTORE_PUSH_COMPACT_SECONDS", 30.0, float),
+            push_streams=env.get("FEATURESTORE_PUSH_STREAMS", ""),
             registry_refresh_seconds=_number(env, "FEATURESTORE_REGISTRY_REFRESH", 5.0, float),
             workers=_number(env, "FEATURESTORE_API_WORKERS", 1, int),
             header_timeout=_number(env, "FEATURESTORE_HEADER_TIMEOUT", 10.0, float),

@@ -1,4 +1,5 @@
-"""Feature views over the Parquet feature tables the SQL jobs in ingestion/jobs/ write.
+"""Feature views over the Parquet feature tables the SQL jobs in ingestion/jobs/ write,
+and one fed by pushes (ingestion/jobs/departure_status.push declares its columns).
 
 Columns, types and descriptions come from each job's header (the one source of truth);
 here a view only says which entities it describes, how long a value stays fresh, and
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from entities import aircraft, airport, carrier
 
-from featurestore.definitions import job_feature_view
+from featurestore.definitions import job_feature_view, push_feature_view
 
 # data/ sits beside this repo; the sources use absolute paths, readable from any directory.
 REPO = Path(__file__).resolve().parent
@@ -46,4 +47,14 @@ plane_daily = job_feature_view(
     description="Per-aircraft usage and reliability, with registry attributes.",
     owner="data-team@example.com",
     tags={"domain": "fleet"},
+)
+
+departure_status = push_feature_view(
+    "departure_status",
+    repo_path=REPO,
+    entities=[carrier, airport],
+    ttl=timedelta(hours=2),
+    online=True,
+    owner="ops-team@example.com",
+    tags={"domain": "operations"},
 )

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import feast.types
-from feast import Entity, FeatureView, Field, FileSource
+from feast import Entity, FeatureView, Field, FileSource, PushSource
 
 from featurestore.errors import JobDefinitionError, UnknownJobColumnError
 from featurestore.job_spec import Column, Job, find_job
 from featurestore.project import Project
+from featurestore.push.spec import PushSpec, find_push
 
 
 def job_table_path(repo_path: Path, job: str) -> Path:
@@ -106,3 +107,39 @@ def _job(job: str | Job, project: Project) -> Job:
 def _field(column: Column) -> Field:
     dtype = getattr(feast.types, column.feast_type)
     return Field(name=column.name, dtype=dtype, description=column.description)
+
+
+def push_source(name: str | PushSpec, repo_path: Path) -> PushSource:
+    """The Feast push source ``<name>_push`` declared by ``<jobs folder>/<name>.push``;
+    its batch source is the feature table that compaction folds pushed rows into."""
+    project = Project.for_repo(repo_path)
+    spec = name if isinstance(name, PushSpec) else find_push(name, project.jobs_dir)
+    return PushSource(
+        name=spec.source_name,
+        batch_source=job_source(spec.job, repo_path),
+        description=f"Rows pushed as events happen, declared by {project.relative(spec.job.path)}",
+    )
+
+
+def push_feature_view(
+    name: str,
+    *,
+    repo_path: Path,
+    entities: Iterable[Entity],
+    ttl: timedelta,
+    features: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> FeatureView:
+    """A feature view fed by the push source ``<name>_push``, with the columns its
+    declaration (``<jobs folder>/<name>.push``) lists; the ``push`` tag names it."""
+    spec = find_push(name, Project.for_repo(repo_path).jobs_dir)
+    kwargs.setdefault("description", spec.job.description)
+    kwargs["tags"] = {**(kwargs.get("tags") or {}), "push": spec.name}
+    return FeatureView(
+        name=spec.name,
+        entities=list(entities),
+        ttl=ttl,
+        schema=job_fields(spec.job, features),
+        source=push_source(spec, repo_path),
+        **kwargs,
+    )

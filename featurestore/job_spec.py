@@ -137,8 +137,13 @@ def _timestamp_literal(value: datetime) -> str:
     return f"TIMESTAMPTZ '{value.astimezone(UTC).isoformat(sep=' ')}'"
 
 
-def parse_job(path: Path) -> Job:
-    text = path.read_text()
+def read_header(
+    path: Path, text: str, keys: frozenset[str] | set[str] = frozenset()
+) -> tuple[dict[str, str], list[Column], dict[str, DriftRule]]:
+    """The ``-- key: value`` header at the top of ``text``: the single values, the
+    ``column`` lines and the ``drift`` lines. ``keys`` are accepted besides a job's own
+    (a push source's header, ``featurestore.push.spec``, declares a few more)."""
+    known = _KEYS | set(keys)
     header: dict[str, str] = {}
     columns: list[Column] = []
     drift: dict[str, DriftRule] = {}
@@ -149,7 +154,7 @@ def parse_job(path: Path) -> Job:
         if not match:
             continue
         key, value = match.group(1), match.group(2)
-        if key not in _KEYS:
+        if key not in known:
             continue  # prose in the header comment, e.g. "-- note: ..."
         if key == "column":
             columns.append(_parse_column(path, number, value))
@@ -158,6 +163,12 @@ def parse_job(path: Path) -> Job:
             drift[column] = rule
         else:
             header[key] = value
+    return header, columns, drift
+
+
+def parse_job(path: Path) -> Job:
+    text = path.read_text()
+    header, columns, drift = read_header(path, text)
     missing = [key for key in _REQUIRED if not header.get(key)]
     if missing:
         raise JobDefinitionError(path, f"header lacks {', '.join(missing)}")

@@ -12,6 +12,7 @@
         monitor/stats/<table>/               statistics per partition, one file per run
         monitor/serving/                     the sampled log of served feature vectors
         monitor/reports/                     drift reports the monitor wrote (JSON)
+        push/<table>/                        pushed rows not yet compacted (featurestore.push.wal)
 
 Everything that reads or writes these paths asks ``DataLayout``.
 """
@@ -43,6 +44,10 @@ class DataLayout:
     @property
     def locks(self) -> Path:
         return self.features / ".locks"
+
+    def push_log(self, table: str) -> Path:
+        """The write-ahead log of rows pushed to a declared push source's table."""
+        return self.root / "push" / table
 
     @property
     def history(self) -> Path:

@@ -175,5 +175,10 @@ _ident = sql.ident
 _literal = sql.literal
 
 
-def _num(value: float) -> str:
+def bound_text(value: float) -> str:
+    """A min/max bound as rule names show it (``0``, ``23``, ``2.5``): the push path
+    (``featurestore.push.validate``) names its rules like these."""
     return str(int(value)) if value == int(value) else str(value)
+
+
+_num = bound_text

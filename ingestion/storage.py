@@ -41,7 +41,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -136,14 +136,41 @@ def link_outside_window(
     return linked
 
 
-def _link_tree(root: Path, current: Path, staging: Path, start: datetime, end: datetime) -> int:
+def link_partitions_except(data_dir: Path, table: str, staging: Path, replaced: set[Path]) -> int:
+    """Hard-link every partition of the current version into staging except ``replaced``
+    (relative partition folders, e.g. ``partition_date=20130101``): the push compaction's
+    window is the set of partitions its rows fall in."""
+    current = current_version(data_dir, table)
+    if current is None:
+        return 0
+    return _link_tree(current, current, staging, lambda relative: relative in replaced)
+
+
+def _link_tree(
+    root: Path,
+    current: Path,
+    staging: Path,
+    start: datetime | Callable[[Path], bool],
+    end: datetime | None = None,
+) -> int:
+    """Link the partition files under ``root`` except those whose partition starts in
+    ``[start, end)`` (or, given a predicate as ``start``, those it is true for)."""
+    if callable(start):
+        skip = start
+    else:
+        low, high = start, end
+        assert high is not None
+
+        def skip(relative: Path) -> bool:
+            return low <= partition_start(relative) < high
+
     linked = 0
     for folder, _dirs, files in os.walk(root):
         names = sorted(name for name in files if name.endswith(".parquet"))
         if not names:
             continue
         relative = Path(folder).relative_to(current)
-        if start <= partition_start(relative) < end:
+        if skip(relative):
             continue
         target = staging / relative
         target.mkdir(parents=True, exist_ok=True)

@@ -125,7 +125,8 @@ def feast_cli(repo: Path, redis_url: str, *args: str) -> subprocess.CompletedPro
 
 @pytest.fixture(scope="session")
 def demo_project(tmp_path_factory: pytest.TempPathFactory, redis_server: LocalRedis) -> Project:
-    """The demo project on real data: ingested, applied with ``feast apply``, materialized."""
+    """The demo project on real data: ingested, applied with ``feast apply``, December's
+    departure status pushed and compacted, materialized."""
     from featurestore.store import open_store
     from ingestion import run_jobs
 
@@ -134,5 +135,8 @@ def demo_project(tmp_path_factory: pytest.TempPathFactory, redis_server: LocalRe
     run_jobs(settings)
     applied = feast_cli(repo, settings.redis_url, "apply")
     assert applied.returncode == 0, applied.stderr
+    from demo.push_departures import push_departures
+
+    push_departures(settings)  # the pushed view's rows, as `make demo` pushes them
     open_store(settings).materialize(MATERIALIZE_START, MATERIALIZE_END)
     return settings

@@ -29,6 +29,7 @@ from featurestore.cli import (
     materialize_cmd,
     monitor_cmd,
     plan_cmd,
+    push_cmd,
     raw_cmd,
     redis_cmd,
     training_cmd,
@@ -53,6 +54,7 @@ app.add_typer(monitor_cmd.app, name="monitor")
 app.command("serve")(api_cmd.serve)
 app.command("plan")(plan_cmd.plan)
 app.command("apply")(plan_cmd.apply)
+app.command("push", help=push_cmd._HELP)(push_cmd.push)
 app.command("materialize")(materialize_cmd.materialize)
 app.command("materialize-incremental")(materialize_cmd.materialize_incremental)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyarrow.compute as pc
 import redis
@@ -57,6 +58,12 @@ def materialize_view(
     options = options or MaterializeOptions()
     check_window(start, end)
     reporter = reporter or ProgressReporter(enabled=options.progress)
+    if plan.pushed and not Path(plan.source_path).exists():
+        stats = ViewStats(plan.view)  # no pushed rows compacted yet: nothing to write
+        reporter.start(stats)
+        stats.finish()
+        reporter.finish(stats, True)
+        return stats
     encoder = KeyEncoder(
         plan.project, [c.name for c in plan.join_keys], [c.value_type for c in plan.join_keys]
     )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from feast import Entity, FeatureView, FileSource
+from feast import Entity, FeatureView, FileSource, PushSource
 from feast.utils import _get_column_names
 from feast.value_type import ValueType
 
@@ -37,6 +37,9 @@ class ViewPlan:
     features: tuple[Column, ...]
     timestamp_column: str
     created_column: str | None
+    # Fed by a push source: its table exists once pushed rows are compacted
+    # (featurestore.push.compact); until then there is nothing to materialize.
+    pushed: bool = False
 
     @classmethod
     def from_feature_view(
@@ -84,6 +87,7 @@ class ViewPlan:
             features=tuple(features),
             timestamp_column=ts_column,
             created_column=created_column or None,
+            pushed=isinstance(view.stream_source, PushSource),
         )
 
 

@@ -62,7 +62,11 @@ class RedisWriter:
         fields: Sequence[bytes],
         key_ttl_seconds: int | None = None,
         skip_dedup: bool = False,
+        background_send: bool = True,
     ) -> None:
+        # ``background_send=False``: every batch is sent by the caller's thread (the push
+        # path writes one batch per request; a thread per request would cost more).
+        self._background = background_send
         self._skip_dedup = skip_dedup
         self._client = client
         self._ts_field = ts_field
@@ -79,7 +83,8 @@ class RedisWriter:
             self._conn = self._client.connection_pool.get_connection()
         self._buffer = b""
         self._pending = 0
-        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redis-writer")
+        if self._background:
+            self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redis-writer")
         self._sending = None
         return self
 
@@ -129,10 +134,10 @@ class RedisWriter:
     def _send(self, commands: pa.Array) -> None:
         """Hand ``commands`` to the sending thread, once the previous batch is sent."""
         self._wait_sent()
-        if self._sender is None:
+        if self._conn is None:
             raise RuntimeError("RedisWriter is used outside its with block")
         sock = self._socket()
-        if isinstance(sock, ssl.SSLSocket):
+        if self._sender is None or isinstance(sock, ssl.SSLSocket):
             # One TLS session must not be written by one thread while another reads it
             # (OpenSSL's SSL objects are not thread-safe): over rediss://, send here.
             with self._unavailable():

@@ -36,7 +36,6 @@ import numpy as np
 
 from featurestore import sql
 from featurestore.errors import MonitorError, NoDataError
-from featurestore.job_spec import read_jobs
 from featurestore.monitor import metrics
 from featurestore.monitor.config import DriftRule
 from featurestore.monitor.metrics import Distribution
@@ -50,6 +49,7 @@ from featurestore.monitor.model import (
     TrendReport,
     Window,
 )
+from featurestore.push.spec import table_headers
 
 if TYPE_CHECKING:
     from feast import FeatureStore
@@ -106,7 +106,7 @@ def service_sources(
     from featurestore.training import get_feature_service
 
     service = get_feature_service(store, feature_service)
-    jobs = read_jobs(project.jobs_dir).jobs if project.jobs_dir.is_dir() else {}
+    jobs = table_headers(project.jobs_dir)  # the jobs' and the push sources'
     sources: list[ViewSource] = []
     for projection in service.feature_view_projections:
         try:

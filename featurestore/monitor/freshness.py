@@ -51,9 +51,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from featurestore import sql
-from featurestore.job_spec import Job, read_jobs
+from featurestore.job_spec import Job
 from featurestore.monitor.model import Freshness
 from featurestore.project import Project
+from featurestore.push.spec import table_headers
 
 if TYPE_CHECKING:
     from feast import FeatureStore, FeatureView
@@ -71,7 +72,7 @@ def freshness_report(
 ) -> list[Freshness]:
     """Every feature view's freshness at ``now`` (default: the current time), by name."""
     moment = _utc(now) if now is not None else datetime.now(UTC)
-    jobs = read_jobs(project.jobs_dir).jobs if project.jobs_dir.is_dir() else {}
+    jobs = table_headers(project.jobs_dir)  # the jobs' and the push sources'
     tables = {str(project.layout.table(name)): job for name, job in jobs.items()}
     repo = Path(store.config.repo_path or project.repo_path)
     report = []
@@ -91,7 +92,8 @@ def _view_freshness(
     source = view.batch_source
     path = _local_path(getattr(source, "path", None), repo)
     timestamp = getattr(source, "timestamp_field", "") or ""
-    job = jobs.get(view.tags.get("job", "")) or (tables.get(path) if path else None)
+    named = view.tags.get("job") or view.tags.get("push") or ""
+    job = jobs.get(named) or (tables.get(path) if path else None)
     seconds, origin = objective(project, view.name, _ttl_seconds(view), job)
     note = ""
     newest = None

@@ -5,7 +5,6 @@ plan       request -> read plan (columns in request order, views grouped by join
 codec      Feast's Value / Timestamp bytes -> JSON values, in bulk
 lookup     OnlineLookup (blocking) and AsyncOnlineLookup: one pipelined round trip
 resp       the multiplexed asyncio Redis client the lookups share
-writes     Feast's write endpoints (push, write-to-online-store) through Feast
 examples   example lookups from the project's registry (OpenAPI, demo lookup)
 """
 

@@ -44,7 +44,7 @@ def test_browse_search_and_lineage(server_url: str, browser: webdriver.Chrome) -
     finally:
         browser.save_screenshot(str(ARTIFACTS / "catalog-loaded.png"))
     features = browser.find_elements(By.CSS_SELECTOR, "li.feature")
-    assert len(features) == 23  # every feature of the three views
+    assert len(features) == 28  # every feature of the four views (departure_status: 5)
 
     search = browser.find_element(By.ID, "q")
     search.send_keys("wind")

@@ -33,7 +33,7 @@ def client(demo_project: Project) -> Iterator[TestClient]:
 
 def test_feature_views(client: TestClient) -> None:
     views = {v["name"]: v for v in client.get("/catalog/feature-views").json()}
-    assert set(views) == {"weather_hourly", "carrier_daily", "plane_daily"}
+    assert set(views) == {"weather_hourly", "carrier_daily", "plane_daily", "departure_status"}
     carrier = views["carrier_daily"]
     assert carrier["job"]["name"] == "carrier_daily"
     assert carrier["freshness"]["rows"] == 5432

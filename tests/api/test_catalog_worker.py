@@ -49,4 +49,9 @@ def test_concurrent_requests_share_one_build_off_the_loop(
         release.set()
         worker.close()
     assert all(catalog is catalogs[0] for catalog in catalogs)
-    assert len(scanned) == len(catalogs[0].views) == 3
+    assert len(catalogs[0].views) == 4
+    # One scan per table, shared by the four requests; departure_status has no table
+    # until pushed rows are compacted, so there is nothing of it to scan.
+    assert sorted(Path(table).parent.name for table in scanned) == [
+        "carrier_daily", "plane_daily", "weather_hourly",
+    ]  # fmt: skip

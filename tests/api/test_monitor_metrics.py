@@ -26,8 +26,12 @@ from tests.api_process import ApiProcess
 from tests.featurestore.monitor.test_freshness import freshness_project
 
 # freshness_project: weather_hourly fresh (1000 weeks), carrier_daily stale (2 days TTL,
-# 2013 data), plane_daily and weather_raw never materialized (stale).
-STALE = {"weather_hourly": 0.0, "carrier_daily": 1.0, "plane_daily": 1.0, "weather_raw": 1.0}
+# 2013 data), plane_daily and weather_raw never materialized (stale), departure_status
+# never pushed nor materialized (stale, no table).
+STALE = {
+    "weather_hourly": 0.0, "carrier_daily": 1.0, "plane_daily": 1.0, "weather_raw": 1.0,
+    "departure_status": 1.0,
+}  # fmt: skip
 WEATHER = {"features": ["weather_hourly:temp"], "entities": {"origin": ["JFK"]}}
 BOTH = {
     "features": ["carrier_daily:flights_1d", "weather_hourly:temp"],
@@ -70,7 +74,8 @@ def test_gauges_per_view_on_metrics(tmp_path: Path, clean_redis_url: str) -> Non
     for view, age in served.items():
         assert age == pytest.approx(expected[view].served_age_seconds, abs=60)
     newest = found["featurestore_feature_newest_event_age_seconds"]
-    assert set(newest) == set(STALE)
+    assert set(newest) == set(STALE) - {"departure_status"}  # the ones with rows offline
+    assert expected["departure_status"].newest_event is None
     for view, age in newest.items():
         event = expected[view].newest_event
         assert event is not None

@@ -67,7 +67,13 @@ def test_third_model_from_the_catalog_without_touching_jobs(
     catalog = load_catalog(open_store(settings))
     # A fleet-reliability model: aircraft history plus airline cancellations, all existing.
     refs = [h.feature.ref for h in catalog.search(tag="domain:fleet") if "30d" in h.feature.name]
-    refs += [h.feature.ref for h in catalog.search("cancelled", entity="carrier")]
+    cancelled = [h.feature.ref for h in catalog.search("cancelled", entity="carrier")]
+    assert cancelled == [
+        "departure_status:cancelled_1h", "carrier_daily:cancel_rate_1d",
+        "carrier_daily:cancel_rate_7d",
+    ]  # fmt: skip
+    # The daily airline rates; the pushed hourly count is keyed by origin too.
+    refs += [ref for ref in cancelled if ref.startswith("carrier_daily:")]
     assert refs == [
         "plane_daily:avg_dep_delay_30d", "plane_daily:cancel_rate_30d", "plane_daily:flights_30d",
         "carrier_daily:cancel_rate_1d", "carrier_daily:cancel_rate_7d",

@@ -66,7 +66,10 @@ def test_feast_without_typeguard_reads_the_registry(repo: Path, clean_redis_url:
     env = {"FEATURESTORE_REPO_PATH": str(repo), "FEATURESTORE_REDIS_URL": clean_redis_url}
     done = _python(_FAST, env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["carrier_daily,plane_daily,weather_hourly", "unchecked"]
+    assert done.stdout.split() == [
+        "carrier_daily,departure_status,plane_daily,weather_hourly",
+        "unchecked",
+    ]
 
 
 def test_it_leaves_an_imported_feast_alone() -> None:

@@ -40,7 +40,7 @@ finally:
 # Every group and top-level command; a new one gets its --help checked here too.
 _COMMANDS = [
     "init", "raw", "redis", "ingest", "api", "training", "demo", "catalog", "monitor",
-    "serve", "plan", "apply", "materialize", "materialize-incremental",
+    "serve", "plan", "apply", "materialize", "materialize-incremental", "push",
 ]  # fmt: skip
 
 

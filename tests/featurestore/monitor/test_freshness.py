@@ -104,8 +104,12 @@ def by_view(report: list[Freshness]) -> dict[str, Freshness]:
 
 def test_objective_from_each_source(project: Project) -> None:
     report = by_view(freshness_report(project, open_store(project)))
-    assert sorted(report) == ["carrier_daily", "plane_daily", "weather_hourly", "weather_raw"]
+    assert sorted(report) == [
+        "carrier_daily", "departure_status", "plane_daily", "weather_hourly", "weather_raw",
+    ]  # fmt: skip
     objectives = {v: (f.objective_seconds, f.objective_source) for v, f in report.items()}
+    # The pushed view: its push header's `-- freshness: 2h`, read like a job header's.
+    assert objectives.pop("departure_status") == (2 * 3600.0, "job header")
     assert objectives == {
         "weather_hourly": (WEEKS_1000, "monitor.freshness"),  # wins over its 3h TTL
         "plane_daily": (26 * 3600.0, "job header"),  # wins over its 90d TTL
@@ -197,13 +201,18 @@ def test_footers_without_statistics_fall_back_to_a_scan(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_on_real_data(demo_project: Project) -> None:
-    """The demo's views have no objective but their TTL; materialized up to 2014-01-02."""
+    """The demo's job views have no objective but their TTL; materialized up to
+    2014-01-02 (departure_status's pushed December rows compacted before)."""
     now = MATERIALIZE_END + timedelta(hours=1)
     report = by_view(freshness_report(demo_project, open_store(demo_project), now=now))
     ttls = {"weather_hourly": 3 * 3600.0, "carrier_daily": 2 * 86_400.0}
     ttls["plane_daily"] = 90 * 86_400.0
-    assert {v: (f.objective_seconds, f.objective_source) for v, f in report.items()} == {
-        view: (ttl, "ttl") for view, ttl in ttls.items()
+    ttls["departure_status"] = 2 * 3600.0
+    objectives = {v: (f.objective_seconds, f.objective_source) for v, f in report.items()}
+    # the push header declares freshness: 2h (departure_status.push), read like a job's
+    assert objectives.pop("departure_status") == (2 * 3600.0, "job header")
+    assert objectives == {
+        view: (ttl, "ttl") for view, ttl in ttls.items() if view != "departure_status"
     }
     for view, item in report.items():
         newest = duckdb_max(demo_project.layout.table(view), "event_timestamp")

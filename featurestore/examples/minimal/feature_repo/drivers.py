@@ -1,7 +1,7 @@
-"""The project's Feast definitions: one entity, one feature view, one feature service.
+"""The project's Feast definitions: one entity, a job's view, a pushed view, one service.
 
-Columns, types and descriptions of the view come from the job's header
-(jobs/driver_daily.sql); here the view only says which entity it describes, how long a
+Columns, types and descriptions of the views come from the headers (jobs/driver_daily.sql,
+jobs/driver_live.push); here a view only says which entity it describes, how long a
 value stays fresh and who owns it.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from feast import Entity, FeatureService, ValueType
 
-from featurestore.definitions import job_feature_view
+from featurestore.definitions import job_feature_view, push_feature_view
 
 REPO = Path(__file__).resolve().parent
 
@@ -26,6 +26,15 @@ driver_daily = job_feature_view(
     repo_path=REPO,
     entities=[driver],
     ttl=timedelta(days=2),
+    online=True,
+    owner="data-team@example.com",
+)
+
+driver_live = push_feature_view(
+    "driver_live",
+    repo_path=REPO,
+    entities=[driver],
+    ttl=timedelta(hours=1),
     online=True,
     owner="data-team@example.com",
 )
