@@ -166,6 +166,7 @@ class StreamConsumer:
             except ValueError as exc:
                 dead.append((entry_id, fields, str(exc)))
         good_rows = rows
+        by_id = dict(entries)
         if rows:
             columns = {name: [row.get(name) for row in rows] for name in types}
             checked = check_rows(plan.schema, columns)
@@ -178,8 +179,7 @@ class StreamConsumer:
                         good_rows.append(row)
                     else:
                         entry_id = ids[index]
-                        fields = dict(entries[[e[0] for e in entries].index(entry_id)][1])
-                        dead.append((entry_id, fields, f"breaks {problem.rule!r}"))
+                        dead.append((entry_id, by_id[entry_id], f"breaks {problem.rule!r}"))
         if good_rows:
             columns = {name: [row.get(name) for row in good_rows] for name in types}
             try:
