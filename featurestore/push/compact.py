@@ -22,6 +22,7 @@ exactly once after a compaction, whatever was killed when.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -66,21 +67,18 @@ def _manifest(version: Path | None) -> set[str]:
     return set(json.loads((version / MANIFEST).read_text()))
 
 
-def compact(project: Project, spec: PushSpec, *, wait: bool = False) -> Compaction:
+def compact(project: Project, spec: PushSpec) -> Compaction:
     """Fold the sealed log of ``spec``'s push source into its table."""
     started = time.perf_counter()
     result = Compaction(spec.name)
     data_dir = project.layout.root
-    try:
-        lock = storage.table_lock(data_dir, spec.name)
-        lock.__enter__()
-    except IngestionError as exc:
-        result.skipped = str(exc)
-        return result
-    try:
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(storage.table_lock(data_dir, spec.name))
+        except IngestionError as exc:  # a job or another compaction holds the table
+            result.skipped = str(exc)
+            return result
         _compact(project, spec, result)
-    finally:
-        lock.__exit__(None, None, None)
     result.seconds = time.perf_counter() - started
     return result
 

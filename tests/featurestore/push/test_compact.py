@@ -136,3 +136,13 @@ def test_a_live_writers_open_segment_is_left_alone(tmp_path: Path) -> None:
     assert sealed_segments(tmp_path / "log") == []
     log.seal()
     assert len(sealed_segments(tmp_path / "log")) == 1
+
+
+def test_a_table_another_run_holds_is_left_for_the_next_round(push_project: Project) -> None:
+    service = PushService.for_project(push_project)
+    service.push(SOURCE, rows(2), to="offline")
+    service.close()
+    with storage.table_lock(push_project.layout.root, TABLE):
+        held = compact(push_project, _spec(push_project))
+    assert held.skipped == f"{TABLE}: another run of this job is in progress"
+    assert compact(push_project, _spec(push_project)).written == 2
