@@ -325,6 +325,11 @@ def _typed_json(
         return _timestamps_json(values, spec.role == "feature")
     if spec.value_type in _LISTS:
         return _lists_json(spec, values, ints_for_floats)
+    if spec.value_type == ValueType.STRING:
+        try:  # Arrow refuses every non-string itself (bytes aside: not JSON's)
+            return pa.array(values, type=target), wrong
+        except (pa.ArrowException, TypeError, ValueError):
+            pass  # name the rows below
     kinds = set(map(type, values))
     allowed = _KINDS.get(spec.value_type, frozenset())
     if spec.value_type in (ValueType.FLOAT, ValueType.DOUBLE) and ints_for_floats == "convert":
