@@ -26,7 +26,9 @@ def push(
     project: Any = None,
 ) -> WriteResult:
     """Push ``rows`` (a DataFrame, an Arrow table or columns) through a push source of
-    the project (default: the one found from the current folder)."""
+    the project (default: the one found from the current folder). Each call opens the
+    project's store and Redis; for many pushes keep one
+    ``featurestore.push.service.PushService.for_project(project)`` and call its ``push``."""
     from featurestore.project import Project
     from featurestore.push.service import PushService
 
