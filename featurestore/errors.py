@@ -505,3 +505,16 @@ class WindowSpecError(MonitorError):
 
 class NoDataError(MonitorError):
     code = "no_data"
+
+
+class EngineUnavailableError(ConfigError):
+    """The chosen batch engine cannot start here (Spark without Java, a bad master URL);
+    the message says what is missing and how to get it."""
+
+    code = "engine_unavailable"
+
+
+class TranspileError(JobSQLError):
+    """A job's DuckDB SQL that sqlglot cannot express in Spark SQL, found before any run."""
+
+    code = "transpile_error"

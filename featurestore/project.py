@@ -11,6 +11,8 @@
       orders: {format: csv, path: raw/orders.csv, columns: {...}}
     monitor:                        # drift rules, freshness objectives, serving log
       drift: {numeric: {method: auto}}  # (featurestore.monitor.config)
+    engine: duckdb                  # or spark (featurestore.engine): jobs, training, materialize
+    spark: {master: local[2], conf: {spark.executor.memory: 4g}}
 
 Every path is relative to the project folder. Every command finds its project the way
 git and dbt do: ``--project DIR``, then ``FEATURESTORE_PROJECT``, then the current folder
@@ -30,6 +32,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from featurestore.engine import EngineConfig, engine_from_env, parse_engine
 from featurestore.errors import ConfigError, ProjectNotFoundError
 from featurestore.layout import DataLayout
 from featurestore.monitor.config import MonitorConfig, parse_monitor
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 
 PROJECT_FILE = "featurestore.yaml"
 _KEYS = {"name", "feast_repo", "jobs", "labels", "data", "online_store", "sources", "monitor"}
+_KEYS |= {"engine", "spark"}
 _ONLINE_KEYS = {"redis_url"}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -61,6 +65,13 @@ class Project:
     source_specs: Mapping[str, Any] = field(default_factory=dict)
     project_file: Path | None = None
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+
+    def with_engine(self, engine: str | None = None, master: str | None = None) -> Project:
+        """This project with a command's ``--engine`` / ``--spark-master`` applied."""
+        if engine is None and master is None:
+            return self
+        return replace(self, engine=self.engine.override(engine, master))
 
     @cached_property
     def sources(self) -> Mapping[str, RawSource]:
@@ -162,6 +173,7 @@ class Project:
             source_specs=sources_spec,
             project_file=path,
             monitor=parse_monitor(spec.get("monitor"), path),
+            engine=parse_engine(spec.get("engine"), spec.get("spark"), path, env),
         )
 
     @classmethod
@@ -196,6 +208,7 @@ class Project:
             labels_dir=repo / "labels",
             data_dir=root / "data",
             redis_url=url,
+            engine=engine_from_env(env),
         )
 
     # -- SQL over the project's tables -----------------------------------------------

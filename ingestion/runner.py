@@ -332,13 +332,19 @@ def run_job(
     run_id = storage.new_run_id()
     history.record_start(data_dir, run_id, job.name, *span)
     staging: Path | None = None
-    collected = _stats_collector(project, job) if stats else None
+    # On Spark the statistics are read back from the written files (no stream to tee).
+    collected = _stats_collector(project, job) if stats and not project.engine.is_spark else None
     try:
-        con = project.connect(job_graph.tables_read(job))
+        spark = project.engine.is_spark
+        con = sql.connect() if spark else project.connect(job_graph.tables_read(job))
         try:
-            plan = _bind(con, job, span)
-            staging = storage.new_staging(data_dir, job.name, run_id)
-            found = _check_and_write(con, job, plan, span, staging, collected)
+            if spark:
+                staging = storage.new_staging(data_dir, job.name, run_id)
+                plan, found = _spark_pass(con, project, job, span, staging)
+            else:
+                plan = _bind(con, job, span)
+                staging = storage.new_staging(data_dir, job.name, run_id)
+                found = _check_and_write(con, job, plan, span, staging, collected)
             rows_in, bad = found.rows_in, found.bad_rows
             quarantine = _write_quarantine(con, data_dir, job, plan, run_id) if bad else None
             if rows_in == 0 and incremental:
@@ -353,6 +359,8 @@ def run_job(
                                  "up to date", run_id, *span, 0, 0)  # fmt: skip
             _check_table(con, job, rows_in, dict(found.bad_by_rule), max_bad_rows, quarantine)
             if found.duplicates:
+                if spark:
+                    raise found.duplicate_error  # type: ignore[attr-defined]
                 _fail_on_duplicates(con, job, plan, span, rows_in)
         finally:
             con.close()
@@ -383,7 +391,7 @@ def run_job(
             error=message,
         )  # fmt: skip
         raise
-    if collected is not None:
+    if stats:
         _record_stats(project, job, run_id, version, span, found, collected)
     seconds = time.perf_counter() - started
     history.record_end(
@@ -409,7 +417,7 @@ def _record_stats(
     version: Path,
     span: tuple[datetime, datetime],
     found: partitions.Pass,
-    collected: RunStats,
+    collected: RunStats | None,
 ) -> None:
     """The monitor's statistics of the partitions the run committed; a failure is logged."""
     from featurestore.monitor.stats import record_partition_stats
@@ -423,7 +431,8 @@ def _record_stats(
             job.name, run_id, exc_info=True,
         )  # fmt: skip
     finally:
-        collected.close()
+        if collected is not None:
+            collected.close()
 
 
 def _bind(con: duckdb.DuckDBPyConnection, job: Job, span: tuple[datetime, datetime]) -> CheckPlan:
@@ -475,14 +484,34 @@ def _check_and_write(
         )
     except duckdb.Error as exc:
         raise _sql_error(job, exc) from None
+    _register_bad(con, plan, found)
+    return found
+
+
+def _spark_pass(
+    con: duckdb.DuckDBPyConnection,
+    project: Project,
+    job: Job,
+    span: tuple[datetime, datetime],
+    staging: Path,
+) -> tuple[CheckPlan, partitions.Pass]:
+    """The pass on Spark (``featurestore.spark.jobs``); its bad rows land on ``con``."""
+    from featurestore.spark.jobs import check_and_write
+
+    found = check_and_write(project, job, span, staging, _window_sql(job, span))
+    assert found.plan is not None
+    _register_bad(con, found.plan, found)
+    return found.plan, found
+
+
+def _register_bad(con: duckdb.DuckDBPyConnection, plan: CheckPlan, found: partitions.Pass) -> None:
+    """The bad rows as the query returned them, for the quarantine and error examples."""
     if found.bad:
-        # The bad rows as the query returned them, for the quarantine and error examples.
         con.register("__bad_stream", pa.Table.from_batches(found.bad))
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW __bad AS SELECT {', '.join(plan.quarantine)}, "
             f"{partitions.RULE} FROM __bad_stream"
         )
-    return found
 
 
 def _check_table(

@@ -32,6 +32,7 @@ from tests import reliability
 from tests.frozen_redis import own_redis  # noqa: F401  (a fixture)
 from tests.postgres import postgres_server  # noqa: F401  (a session fixture)
 from tests.reliability import figures  # noqa: F401  (a fixture)
+from tests.spark import spark  # noqa: F401  (a session fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 MATERIALIZE_START = datetime(2013, 1, 1, tzinfo=UTC)

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from featurestore.cli._engine import ENGINE, SPARK_MASTER, find_project
 from featurestore.errors import IngestionError, WindowError
 from featurestore.project import Project
 
@@ -38,11 +39,13 @@ def run(
     start: str = typer.Option(None, help="Window start (ISO date or time, UTC)."),
     end: str = typer.Option(None, help="Window end, exclusive (default: the last full period)."),
     max_bad_rows: str = _MAX_BAD,
+    engine: str = ENGINE,
+    spark_master: str = SPARK_MASTER,
 ) -> None:
     """Replace the window's partitions; without --start, continue from the last success."""
     from ingestion import run_jobs
 
-    project = Project.find()
+    project = find_project(engine, spark_master)
     window = _time(start, "--start"), _time(end, "--end")
     share = _share(max_bad_rows)
     _report(
@@ -60,12 +63,14 @@ def backfill(
     end: str = typer.Option(..., help="Range end, exclusive."),
     step: str = typer.Option("30d", help="Window size of each run, e.g. 7d or 6h."),
     max_bad_rows: str = _MAX_BAD,
+    engine: str = ENGINE,
+    spark_master: str = SPARK_MASTER,
 ) -> None:
     """Run a range of windows, one step at a time, each upstream first."""
     from ingestion import backfill as run_backfill
     from ingestion.window import parse_step
 
-    project = Project.find()
+    project = find_project(engine, spark_master)
     begin, finish = _time(start, "--start"), _time(end, "--end")
     assert begin is not None and finish is not None
     size, share = parse_step(step), _share(max_bad_rows)
