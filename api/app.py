@@ -29,7 +29,7 @@ from featurestore.online import AsyncOnlineLookup
 from featurestore.project import Project
 from featurestore.push.service import PushService
 from featurestore.push.stream import parse_streams
-from featurestore.redis_client import redis_client
+from featurestore.redis_client import online_client
 from featurestore.settings import parse_redis_url
 
 
@@ -56,7 +56,7 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
         app.state.write_pool = WritePool(api.write_threads, wait=api.redis_timeout / 2)
         store = lookup.registry.store
         online = store.config.online_store
-        client = redis_client(parse_redis_url(settings.redis_url), api.redis_timeout)
+        client = online_client(parse_redis_url(settings.redis_url), api.redis_timeout)
         push = PushService(store, settings, client, getattr(online, "key_ttl_seconds", None))
         app.state.push = push
         compaction = CompactionWorker(settings, push, api.push_compact_seconds)

@@ -14,14 +14,13 @@ import contextlib
 import logging
 import threading
 
-import redis
-
 from featurestore.project import Project
 from featurestore.push.compact import compact
 from featurestore.push.service import PushService
 from featurestore.push.spec import read_pushes
 from featurestore.push.stream import StreamConsumer, parse_streams
 from featurestore.push.wal import sealed_segments
+from featurestore.redis_client import OnlineClient
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ def compact_all(project: Project, service: PushService | None = None) -> int:
 class StreamWorkers:
     """One consumer thread per ``FEATURESTORE_PUSH_STREAMS`` entry (``stream=source``)."""
 
-    def __init__(self, service: PushService, client: redis.Redis, streams: str) -> None:
+    def __init__(self, service: PushService, client: OnlineClient, streams: str) -> None:
         self.consumers = [
             StreamConsumer(service, client, stream, source)
             for stream, source in parse_streams(streams)

@@ -17,15 +17,18 @@ from featurestore.settings import parse_redis_url
 
 def repo_config(settings: Project, redis_timeout: float | None = None) -> RepoConfig:
     """The repo's ``feature_store.yaml`` (read as Feast reads it), pointed at
-    ``settings.redis_url`` unless the YAML names a connection itself, and with every Redis
-    call bounded by ``redis_timeout`` (default: ``FEATURESTORE_REDIS_TIMEOUT``) unless the
-    YAML sets ``redis_timeout``."""
+    ``settings.redis_url`` (its ``connection_string`` and ``redis_type``: a cluster or
+    sentinel URL becomes Feast's ``redis_cluster`` / ``redis_sentinel``) unless the YAML
+    names a connection itself, and with every Redis call bounded by ``redis_timeout``
+    (default: ``FEATURESTORE_REDIS_TIMEOUT``) unless the YAML sets ``redis_timeout``."""
     path = settings.repo_path / "feature_store.yaml"
     raw = _read(path)
     online = raw.get("online_store")
     if isinstance(online, dict) and online.get("type") == TYPE_NAME:
-        address = parse_redis_url(settings.redis_url)
-        online.setdefault("connection_string", address.feast_connection_string())
+        if "connection_string" not in online:
+            address = parse_redis_url(settings.redis_url)
+            for name, value in address.feast_online_settings().items():
+                online.setdefault(name, value)
         if redis_timeout is not None:
             online.setdefault("redis_timeout", redis_timeout)
     try:

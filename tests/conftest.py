@@ -31,6 +31,7 @@ from featurestore.redis_server import LocalRedis, free_port, shipped_redis_serve
 from tests import reliability
 from tests.frozen_redis import own_redis  # noqa: F401  (a fixture)
 from tests.postgres import postgres_server  # noqa: F401  (a session fixture)
+from tests.redis_cluster import redis_cluster, redis_sentinel  # noqa: F401  (session fixtures)
 from tests.reliability import figures  # noqa: F401  (a fixture)
 from tests.spark import spark  # noqa: F401  (a session fixture)
 

@@ -22,6 +22,11 @@ def local_redis(settings: Project) -> LocalRedis:
     from featurestore.redis_server import LocalRedis  # redis-py: only when a command runs
 
     address = parse_redis_url(settings.redis_url)
+    if address.topology != "single":
+        raise ConfigError(
+            f"FEATURESTORE_REDIS_URL names a Redis {address.topology.title()}; the local Redis "
+            "commands only manage one redis-server on 127.0.0.1"
+        )
     if not address.is_local:
         raise ConfigError(
             f"FEATURESTORE_REDIS_URL points at {address.host}:{address.port}, not at this "

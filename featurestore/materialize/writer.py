@@ -22,6 +22,11 @@ unreachable Redis fails the run with ``OnlineStoreUnavailableError``.
 Every HSET is atomic in Redis, and a re-run writes exactly the rows that are still
 missing or older, so an interrupted run followed by a complete one leaves the same data
 as one clean run.
+
+Given a ``redis.RedisCluster``, the writer hands each batch to
+``featurestore.materialize.cluster_writer.ClusterWriter``: the same commands and bytes,
+one pipeline per master, MOVED / ASK followed. A sentinel's client (a ``redis.Redis``
+whose pool connects to the master the sentinels name) needs nothing else.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import hiredis
 import numpy as np
@@ -41,9 +47,12 @@ import redis
 from redis.connection import Connection
 
 from featurestore.errors import OnlineStoreUnavailableError, OnlineWriteError
-from featurestore.materialize.resp import Part, buffer_of, bulk_column, join_rows
+from featurestore.materialize.resp import buffer_of, ts_commands, write_commands
 from featurestore.materialize.timestamps import stored_nanos
-from featurestore.resp_wire import bulk, header
+
+if TYPE_CHECKING:
+    from featurestore.materialize.cluster_writer import ClusterWriter
+    from featurestore.redis_client import OnlineClient
 
 
 @dataclass
@@ -55,9 +64,11 @@ class BatchOutcome:
 class RedisWriter:
     """Writes batches of one feature view through one dedicated connection."""
 
+    _client: redis.Redis  # one Redis (or a sentinel's master); unset for a cluster
+
     def __init__(
         self,
-        client: redis.Redis,
+        client: OnlineClient,
         ts_field: bytes,
         fields: Sequence[bytes],
         key_ttl_seconds: int | None = None,
@@ -66,9 +77,17 @@ class RedisWriter:
     ) -> None:
         # ``background_send=False``: every batch is sent by the caller's thread (the push
         # path writes one batch per request; a thread per request would cost more).
+        self._cluster: ClusterWriter | None = None
+        if isinstance(client, redis.Redis):
+            self._client = client
+        else:  # a cluster: every method hands its work on, and self._client stays unset
+            from featurestore.materialize.cluster_writer import ClusterWriter
+
+            self._cluster = ClusterWriter(
+                client, ts_field, fields, key_ttl_seconds or None, skip_dedup
+            )
         self._background = background_send
         self._skip_dedup = skip_dedup
-        self._client = client
         self._ts_field = ts_field
         self._fields = list(fields)
         self._ttl = key_ttl_seconds or None
@@ -79,6 +98,9 @@ class RedisWriter:
         self._sending: Future[None] | None = None
 
     def __enter__(self) -> RedisWriter:
+        if self._cluster is not None:
+            self._cluster.__enter__()
+            return self
         with self._unavailable():
             self._conn = self._client.connection_pool.get_connection()
         self._buffer = b""
@@ -89,6 +111,9 @@ class RedisWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._cluster is not None:
+            self._cluster.__exit__(*exc)
+            return
         conn = self._conn
         if conn is None:
             return
@@ -212,7 +237,9 @@ class RedisWriter:
 
     def stored_nanos(self, keys: pa.Array) -> npt.NDArray[np.int64]:
         """The event time already stored for each key (0 when none)."""
-        commands = join_rows([header(3) + bulk(b"HMGET"), bulk_column(keys), bulk(self._ts_field)])
+        if self._cluster is not None:
+            return self._cluster.stored_nanos(keys)
+        commands = ts_commands(keys, self._ts_field)
         out = np.zeros(len(keys), dtype=np.int64)
         self._send(commands)
         self._flush()  # the previous batch's HSETs were answered before these
@@ -233,6 +260,8 @@ class RedisWriter:
         ts_nanos: npt.NDArray[np.int64],
     ) -> BatchOutcome:
         """Write the rows whose event time is newer than what Redis holds."""
+        if self._cluster is not None:
+            return self._cluster.write(keys, values, ts_bytes, ts_nanos)
         rows = len(keys)
         if rows == 0:
             return BatchOutcome(0, 0)
@@ -257,20 +286,7 @@ class RedisWriter:
         return BatchOutcome(written, rows - written)
 
     def _commands(self, keys: pa.Array, values: Sequence[pa.Array], ts_bytes: pa.Array) -> pa.Array:
-        """Each row's write: ``HSET key field value ... _ts:view ts``, and with a key TTL
-        ``MULTI; HSET; EXPIRE; EXEC``, so a key is never left without its TTL."""
-        packed_key = bulk_column(keys)
-        argc = 2 + 2 * (len(self._fields) + 1)
-        parts: list[Part] = [header(argc) + bulk(b"HSET"), packed_key]
-        for field, column in zip(self._fields, values, strict=True):
-            parts += [bulk(field), bulk_column(column)]
-        parts += [bulk(self._ts_field), bulk_column(ts_bytes)]
-        if self._ttl:
-            ttl = str(self._ttl).encode()
-            parts = [header(1) + bulk(b"MULTI"), *parts]
-            parts += [header(3) + bulk(b"EXPIRE"), packed_key, bulk(ttl)]
-            parts += [header(1) + bulk(b"EXEC")]
-        return join_rows(parts)
+        return write_commands(keys, values, ts_bytes, self._fields, self._ts_field, self._ttl)
 
 
 def _send_all(sock: socket.socket, data: memoryview) -> None:

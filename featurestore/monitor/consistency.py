@@ -59,7 +59,7 @@ def consistency_report(
     """Per feature of each view (default: every materialized view), how many of up to
     ``sample`` entities have an online value that differs from the offline latest."""
     from featurestore.online import OnlineLookup, RegistryCache
-    from featurestore.redis_client import redis_client
+    from featurestore.redis_client import online_client
     from featurestore.settings import parse_redis_url, redis_timeout_from_env
 
     if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
@@ -72,7 +72,7 @@ def consistency_report(
         chosen = [registered[name] for name in dict.fromkeys(views)]
     else:
         chosen = [registered[name] for name in sorted(registered)]
-    client = redis_client(parse_redis_url(project.redis_url), redis_timeout_from_env())
+    client = online_client(parse_redis_url(project.redis_url), redis_timeout_from_env())
     lookup = OnlineLookup(RegistryCache(store), client)
     report: list[FeatureConsistency] = []
     try:

@@ -5,6 +5,12 @@ share everything but the I/O: ``prepare`` validates the request and lists one ``
 per entity and group of feature views, and ``assemble`` decodes the replies into the
 column-major document ``feast serve`` returns.
 
+The I/O follows the Redis URL: one Redis (``RespClient``: the request's ``HMGET``s as one
+pipeline), a sentinel's master (``SentinelRespClient``: the same, found through the
+sentinels) or a Redis Cluster (``ClusterRespClient``: one pipeline per master, all at
+once, MOVED / ASK followed; ``featurestore.online.cluster``). The blocking lookup uses
+redis-py's client of the same kind (its cluster pipeline groups by node too).
+
 Statuses, where this differs from Feast 0.67 on Redis (see the README):
 
 - ``NOT_FOUND`` when the entity has no row for the feature view (Feast: PRESENT + null);
@@ -16,24 +22,36 @@ Statuses, where this differs from Feast 0.67 on Redis (see the README):
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.crc import key_slot
 
 from featurestore.errors import OnlineStoreUnavailableError
+from featurestore.online.cluster import ClusterRespClient
 from featurestore.online.codec import EPOCH, decode_timestamp, decode_value
 from featurestore.online.plan import MAX_FEATURES, Plan, make_plan, validate_entities
 from featurestore.online.registry import RegistryCache
 from featurestore.online.resp import Replies, RespClient, RespError, pack_command
+from featurestore.online.sentinel import SentinelRespClient
 from featurestore.project import Project
-from featurestore.redis_client import redis_client
-from featurestore.settings import parse_redis_url
+from featurestore.redis_client import OnlineClient, online_client
+from featurestore.settings import RedisAddress, parse_redis_url
 from featurestore.store import open_store
 
-__all__ = ["AsyncOnlineLookup", "OnlineLookup", "Prepared", "assemble", "prepare"]
+__all__ = [
+    "AsyncOnlineLookup",
+    "OnlineLookup",
+    "Prepared",
+    "assemble",
+    "prepare",
+    "resp_client",
+    "slot_commands",
+]
 
 PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE = (
     "PRESENT",
@@ -41,7 +59,13 @@ PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE = (
     "NOT_FOUND",
     "OUTSIDE_MAX_AGE",
 )
-REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+REDIS_ERRORS = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.RedisClusterException,  # no node answers, too many redirections
+    redis.exceptions.ClusterError,  # CLUSTERDOWN, a slot without a master
+    OSError,
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +97,28 @@ def prepare(
         for key in keys:
             parts += (head, b"$%d\r\n" % len(key), key, b"\r\n", fields)
     return Prepared(plan, columns, count, commands, b"".join(parts))
+
+
+def slot_commands(prepared: Prepared) -> list[tuple[int, bytes]]:
+    """The request's ``HMGET``s one by one, each with its key's cluster slot."""
+    count = prepared.count
+    groups = prepared.plan.groups
+    out: list[tuple[int, bytes]] = []
+    for index, (key, _) in enumerate(prepared.commands):
+        group = groups[index // count]
+        packed = b"%s$%d\r\n%s\r\n%s" % (group.hmget_head, len(key), key, group.hmget_fields)
+        out.append((key_slot(key), packed))
+    return out
+
+
+def resp_client(address: RedisAddress, timeout: float) -> RespClient | ClusterRespClient:
+    """The asyncio client the lookups use for ``address``: one Redis, a sentinel's
+    master, or a cluster."""
+    if address.is_cluster:
+        return ClusterRespClient(address, timeout)
+    if address.is_sentinel:
+        return SentinelRespClient(address, timeout)
+    return RespClient(address, timeout)
 
 
 def assemble(
@@ -137,14 +183,14 @@ def _unavailable(cause: Exception) -> OnlineStoreUnavailableError:
 class OnlineLookup:
     """Blocking online lookups (library use, scripts, tests)."""
 
-    def __init__(self, registry: RegistryCache, client: redis.Redis) -> None:
+    def __init__(self, registry: RegistryCache, client: OnlineClient) -> None:
         self.registry = registry
         self.client = client
 
     @classmethod
     def open(cls, settings: Project, timeout: float = 2.0) -> OnlineLookup:
         registry = RegistryCache(open_store(settings, redis_timeout=timeout))
-        return cls(registry, redis_client(parse_redis_url(settings.redis_url), timeout))
+        return cls(registry, online_client(parse_redis_url(settings.redis_url), timeout))
 
     def get_online_features(
         self,
@@ -154,10 +200,10 @@ class OnlineLookup:
         full_feature_names: bool = False,
     ) -> dict[str, Any]:
         prepared = prepare(self.registry, entities, features, feature_service, full_feature_names)
-        pipe = self.client.pipeline(transaction=False)
-        for key, fields in prepared.commands:
-            pipe.execute_command("HMGET", key, *fields)
         try:
+            pipe = self.client.pipeline(transaction=False)  # a cluster's first use connects
+            for key, fields in prepared.commands:
+                pipe.execute_command("HMGET", key, *fields)
             replies = pipe.execute()
         except REDIS_ERRORS as exc:
             raise _unavailable(exc) from exc
@@ -173,12 +219,15 @@ class AsyncOnlineLookup:
     def __init__(
         self,
         registry: RegistryCache,
-        client: RespClient,
+        client: RespClient | ClusterRespClient,
         max_entities: int | None = None,
         max_features: int | None = MAX_FEATURES,
     ) -> None:
         self.registry = registry
         self.client = client
+        # One of the two is set: the single-node path is one attribute test away.
+        self._single = client if isinstance(client, RespClient) else None
+        self._cluster = client if isinstance(client, ClusterRespClient) else None
         self.max_entities = max_entities
         self.max_features = max_features
 
@@ -191,7 +240,7 @@ class AsyncOnlineLookup:
         max_features: int | None = MAX_FEATURES,
     ) -> AsyncOnlineLookup:
         registry = RegistryCache(open_store(settings, redis_timeout=timeout))
-        client = RespClient(parse_redis_url(settings.redis_url), timeout)
+        client = resp_client(parse_redis_url(settings.redis_url), timeout)
         return cls(registry, client, max_entities, max_features)
 
     def prepare(
@@ -228,14 +277,38 @@ class AsyncOnlineLookup:
                 return
             done(document)
 
-        self.client.send(prepared.payload, len(prepared.commands), replied)
+        single = self._single
+        if single is not None:
+            single.send(prepared.payload, len(prepared.commands), replied)
+        else:
+            assert self._cluster is not None
+            self._cluster.send_commands(slot_commands(prepared), replied)
 
     async def read(self, prepared: Prepared) -> dict[str, Any]:
         try:
-            replies = await self.client.call(prepared.payload, len(prepared.commands))
+            single = self._single
+            if single is not None:
+                replies = await single.call(prepared.payload, len(prepared.commands))
+            else:
+                replies = await self._cluster_call(slot_commands(prepared))
         except (RespError, TimeoutError) as exc:
             raise _unavailable(exc) from exc
         return assemble(prepared, replies, time.time())
+
+    async def _cluster_call(self, commands: list[tuple[int, bytes]]) -> list[Any]:
+        assert self._cluster is not None
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+
+        def done(result: Replies) -> None:
+            if future.done():
+                return
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+        self._cluster.send_commands(commands, done)
+        return await future
 
     async def get_online_features(
         self,
@@ -250,7 +323,11 @@ class AsyncOnlineLookup:
 
     async def ping(self) -> None:
         try:
-            await self.client.call(pack_command(b"PING"), 1)
+            if self._single is not None:
+                await self._single.call(pack_command(b"PING"), 1)
+            else:
+                assert self._cluster is not None
+                await self._cluster.ping()
         except (RespError, TimeoutError) as exc:
             raise _unavailable(exc) from exc
 

@@ -15,6 +15,12 @@ connection (later replies could no longer be matched), so a request fails within
 the timeout. A connection that fails or closes fails its waiting requests with
 ``RespError``; the next request opens a new one, so the client recovers by itself when
 Redis comes back.
+
+Two hooks serve the cluster and sentinel clients (``featurestore.online.cluster``,
+``featurestore.online.sentinel``), and cost the single-node path nothing: ``send(...,
+keep_errors=True)`` hands each error reply (``MOVED``, ``ASK``...) to the caller in its
+place among the replies, and ``resolve`` names the address to connect to, asked anew at
+each connection (the master the sentinels name now).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 import hiredis
@@ -50,12 +56,19 @@ def hmget_fields(fields: Sequence[bytes]) -> tuple[bytes, bytes]:
 
 
 class _Request:
-    __slots__ = ("callback", "deadline", "error", "left", "replies")
+    __slots__ = ("callback", "deadline", "error", "keep_errors", "left", "replies")
 
-    def __init__(self, left: int, callback: Callable[[Replies], None], deadline: float) -> None:
+    def __init__(
+        self,
+        left: int,
+        callback: Callable[[Replies], None],
+        deadline: float,
+        keep_errors: bool = False,
+    ) -> None:
         self.left = left
         self.callback = callback
         self.deadline = deadline
+        self.keep_errors = keep_errors
         self.replies: list[Any] = []
         self.error: RespError | None = None
 
@@ -94,7 +107,7 @@ class _Connection(asyncio.Protocol):
                 reply = parser.gets()
                 if reply is False:
                     return
-                if isinstance(reply, hiredis.ReplyError):
+                if isinstance(reply, hiredis.ReplyError) and not request.keep_errors:
                     request.error = request.error or RespError(str(reply))
                 else:
                     request.replies.append(reply)
@@ -118,25 +131,40 @@ class _Connection(asyncio.Protocol):
             _deliver(self.waiting.popleft().callback, error)
 
 
+Resolve = Callable[[], Awaitable[tuple[str, int]]]
+"""Where to connect now: (host, port); raises ``RespError`` when nobody can say."""
+
+
 class RespClient:
     """Pipelines to one Redis, multiplexed on one connection, each within ``timeout``."""
 
-    def __init__(self, address: RedisAddress, timeout: float) -> None:
+    def __init__(
+        self, address: RedisAddress, timeout: float, resolve: Resolve | None = None
+    ) -> None:
         self.address = address
         self.timeout = timeout
+        self._resolve = resolve
         self._conn: _Connection | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._pending: list[tuple[bytes, _Request]] = []  # waiting for a connection
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def send(self, payload: bytes, replies: int, callback: Callable[[Replies], None]) -> None:
+    def send(
+        self,
+        payload: bytes,
+        replies: int,
+        callback: Callable[[Replies], None],
+        keep_errors: bool = False,
+    ) -> None:
         """Send ``payload`` (``replies`` commands); ``callback`` gets the replies or the
-        error, from the event loop, exactly once (maybe before ``send`` returns)."""
+        error, from the event loop, exactly once (maybe before ``send`` returns). With
+        ``keep_errors``, an error reply is one of the replies (a ``hiredis.ReplyError``)
+        instead of failing the request."""
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
-        request = _Request(replies, callback, loop.time() + self.timeout)
+        request = _Request(replies, callback, loop.time() + self.timeout, keep_errors)
         conn = self._conn
         if conn is not None and not conn.closed:
             conn.send(payload, request)
@@ -147,7 +175,7 @@ class RespClient:
         if self._timer is None:
             self._timer = loop.call_later(self.timeout / 4, self._check)
 
-    async def call(self, payload: bytes, replies: int) -> list[Any]:
+    async def call(self, payload: bytes, replies: int, keep_errors: bool = False) -> list[Any]:
         """``send``, awaited: the replies, or ``RespError`` / ``TimeoutError``."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop and self._loop is not None:  # a new loop: start afresh
@@ -163,7 +191,7 @@ class RespClient:
             else:
                 future.set_result(result)
 
-        self.send(payload, replies, done)
+        self.send(payload, replies, done, keep_errors)
         return await future
 
     def _check(self) -> None:
@@ -204,9 +232,10 @@ class RespClient:
         context = self.address.ssl_context()
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self.timeout):
-            _, conn = await loop.create_connection(
-                _Connection, self.address.host, self.address.port, ssl=context
-            )
+            host, port = self.address.host, self.address.port
+            if self._resolve is not None:
+                host, port = await self._resolve()
+            _, conn = await loop.create_connection(_Connection, host, port, ssl=context)
         setup: list[bytes] = []
         if self.address.password:
             user = [self.address.username.encode()] if self.address.username else []

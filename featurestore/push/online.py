@@ -10,6 +10,9 @@ then write the newer rows), so two writes of this process to the same entity can
 interleave between the read and the write. (Writers in other processes can, as with
 Feast: both check, then both write; the later event time can lose only to a write that
 raced it within one round trip.)
+
+On a Redis Cluster the writer sends each master its rows as one pipeline, all masters at
+once (``featurestore.materialize.cluster_writer``); the bytes are the same.
 """
 
 from __future__ import annotations
@@ -20,13 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import redis
 
 from featurestore.materialize.keys import encode_keys
 from featurestore.materialize.timestamps import epoch_micros, timestamp_bytes
 from featurestore.materialize.values import encode_values
 from featurestore.materialize.writer import RedisWriter
 from featurestore.push.plan import ViewTarget
+from featurestore.redis_client import OnlineClient
 from featurestore.redis_layout import KeyEncoder
 
 
@@ -37,9 +40,10 @@ class OnlineOutcome:
 
 
 class OnlineWriter:
-    """Writes checked rows of feature views to one Redis (thread-safe)."""
+    """Writes checked rows of feature views to one Redis, a sentinel's master or a
+    cluster (thread-safe)."""
 
-    def __init__(self, client: redis.Redis, project: str, key_ttl_seconds: int | None) -> None:
+    def __init__(self, client: OnlineClient, project: str, key_ttl_seconds: int | None) -> None:
         self.client = client
         self.project = project
         self.key_ttl_seconds = key_ttl_seconds

@@ -31,7 +31,6 @@ from typing import Any, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
-import redis
 from feast import FeatureStore
 from feast.data_source import PushMode
 
@@ -42,6 +41,7 @@ from featurestore.push.plan import PushPlan, push_plan, view_plan
 from featurestore.push.spec import ON_BAD_ROWS
 from featurestore.push.validate import Checked, check_rows
 from featurestore.push.wal import PushLog
+from featurestore.redis_client import OnlineClient
 
 TO = ("online", "offline", "online_and_offline")
 Rows: TypeAlias = Mapping[str, Sequence[Any]] | pa.Table | pd.DataFrame
@@ -77,7 +77,7 @@ class PushService:
         self,
         store: FeatureStore,
         project: Project | None,
-        client: redis.Redis,
+        client: OnlineClient,
         key_ttl_seconds: int | None = None,
     ) -> None:
         self.store = store
@@ -91,12 +91,12 @@ class PushService:
 
     @classmethod
     def for_project(cls, project: Project) -> PushService:
-        from featurestore.redis_client import redis_client
+        from featurestore.redis_client import online_client
         from featurestore.settings import parse_redis_url, redis_timeout_from_env
         from featurestore.store import open_store
 
         store = open_store(project)
-        client = redis_client(parse_redis_url(project.redis_url), redis_timeout_from_env())
+        client = online_client(parse_redis_url(project.redis_url), redis_timeout_from_env())
         online = store.config.online_store
         return cls(store, project, client, getattr(online, "key_ttl_seconds", None))
 

@@ -22,6 +22,10 @@ per group:
 The group's lag (entries not yet delivered plus those delivered but not acknowledged)
 is kept in ``PushService.stream_lag``, a Prometheus gauge on the API's ``/metrics``.
 
+On a Redis Cluster a stream is one key, so it lives on one master, and every command the
+consumer sends names that one key (its dead letters, ``<stream>:dead``, are another key,
+maybe on another master): redis-py's cluster client routes each, MOVED included.
+
 Kafka (Feast's ``KafkaSource``) would plug in at the same two points: a reader that
 yields batches of rows with their offsets, and a commit of the offsets after
 ``PushService.push`` returns (README "Real-time features").
@@ -45,6 +49,7 @@ from feast.value_type import ValueType
 from featurestore.errors import FeatureStoreError, OnlineStoreUnavailableError
 from featurestore.push.service import PushService
 from featurestore.push.validate import check_rows
+from featurestore.redis_client import OnlineClient
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +71,7 @@ class StreamConsumer:
     """Consumes ``stream`` into the push source ``source`` with group ``group``."""
 
     service: PushService
-    client: redis.Redis
+    client: OnlineClient
     stream: str
     source: str
     group: str = "featurestore"
