@@ -38,8 +38,9 @@ class Side:
     client: redis.Redis | redis.RedisCluster
 
     def dump(self) -> dict[bytes, dict[bytes, bytes]]:
-        """Every key with every field and value, as bytes."""
-        return {key: self.client.hgetall(key) for key in self.client.scan_iter(count=1000)}
+        """Every hash with every field and value, as bytes."""
+        keys = self.client.scan_iter(count=1000, _type="HASH")
+        return {key: self.client.hgetall(key) for key in keys}
 
     def plan(self, view: str = "user_item") -> ViewPlan:
         feature_view = self.store.get_feature_view(view)
