@@ -25,7 +25,7 @@ from featurestore.catalog import CatalogCache
 from featurestore.errors import ConfigError
 from featurestore.monitor.freshness import freshness_report
 from featurestore.monitor.serving_log import ServingLog, serving_log_config
-from featurestore.online import AsyncOnlineLookup
+from featurestore.online import AsyncOnlineLookup, ClusterRespClient
 from featurestore.project import Project
 from featurestore.push.service import PushService
 from featurestore.push.stream import parse_streams
@@ -72,6 +72,7 @@ def create_app(settings: Project, api_settings: ApiSettings | None = None) -> Fa
         app.state.monitor_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor")
         metrics: Metrics = app.state.metrics
         metrics.push = push
+        metrics.cluster = lookup.client if isinstance(lookup.client, ClusterRespClient) else None
         metrics.serving_log = ServingLog.open(settings, lookup.registry.store, log_config)
         examples = asyncio.create_task(build_examples(app))
         try:

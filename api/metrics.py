@@ -1,5 +1,6 @@
 """Prometheus metrics of one app: requests per endpoint and per feature service, Redis
-errors, and each feature view's freshness (``FreshnessGauges``).
+errors (and, on a Redis Cluster, redirections and slot map reads), and each feature
+view's freshness (``FreshnessGauges``).
 
 Each app has its own ``CollectorRegistry`` (tests build many apps). With several workers,
 each worker process keeps its own counters; a scrape reads the worker that answers it.
@@ -33,6 +34,7 @@ from featurestore.monitor.model import Freshness
 
 if TYPE_CHECKING:
     from featurestore.monitor.serving_log import ServingLog
+    from featurestore.online import ClusterRespClient
     from featurestore.push.service import PushService
 
 
@@ -200,6 +202,32 @@ class _ServingLogCollector(Collector):
         yield counter
 
 
+class _ClusterCollector(Collector):
+    """The lookups' Redis Cluster client, when the Redis URL names a cluster: the
+    redirections it followed and the times it read the slot map."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        cluster = self._metrics.cluster
+        if cluster is None:
+            return
+        redirects = CounterMetricFamily(
+            "featurestore_redis_cluster_redirects",
+            "MOVED and ASK replies the lookups followed (a resharding, a promoted replica).",
+        )
+        redirects.add_metric((), cluster.redirects)
+        yield redirects
+        reads = CounterMetricFamily(
+            "featurestore_redis_cluster_slot_map_reads",
+            "Slot maps (CLUSTER SLOTS) the lookups read: the first, then one after a "
+            "redirection or a master that could not be reached.",
+        )
+        reads.add_metric((), cluster.refreshes)
+        yield reads
+
+
 class _PushCollector(Collector):
     """Rows written, rejected and quarantined per target; per push source's table, the
     bytes in its log and the age of its oldest uncompacted segment; stream lag."""
@@ -265,6 +293,8 @@ class Metrics:
     serving_log: ServingLog | None = None
     # The app's write service (api.app's lifespan): its row counts and push logs.
     push: PushService | None = None
+    # The lookups' cluster client, when the Redis URL names a Redis Cluster.
+    cluster: ClusterRespClient | None = None
 
     def __post_init__(self) -> None:
         _in_process_values()
@@ -322,6 +352,7 @@ class Metrics:
         )
         self.registry.register(_ServingLogCollector(self))
         self.registry.register(_PushCollector(self))
+        self.registry.register(_ClusterCollector(self))
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         """One answered HTTP request (label children cached: this runs on every request)."""

@@ -5,9 +5,12 @@ plan       request -> read plan (columns in request order, views grouped by join
 codec      Feast's Value / Timestamp bytes -> JSON values, in bulk
 lookup     OnlineLookup (blocking) and AsyncOnlineLookup: one pipelined round trip
 resp       the multiplexed asyncio Redis client the lookups share
+cluster    ClusterRespClient: the same on a Redis Cluster, one pipeline per master
+sentinel   SentinelRespClient: the same on the master the sentinels name
 examples   example lookups from the project's registry (OpenAPI, demo lookup)
 """
 
+from featurestore.online.cluster import ClusterRespClient
 from featurestore.online.lookup import (
     AsyncOnlineLookup,
     OnlineLookup,
@@ -20,6 +23,7 @@ from featurestore.online.registry import RegistryCache, RegistrySnapshot, build_
 
 __all__ = [
     "AsyncOnlineLookup",
+    "ClusterRespClient",
     "OnlineLookup",
     "Plan",
     "Prepared",

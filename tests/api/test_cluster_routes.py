@@ -180,3 +180,19 @@ def test_a_master_failover_is_503_then_200_without_a_restart(
         status, body, _ = _lookup(server.port, on_doomed)
         assert (status, body["results"][-1]["values"]) == (200, ["after"])
         assert _ready(server.port)[0] == 200
+        metrics = _metrics(server.port)
+        assert metrics["featurestore_redis_cluster_slot_map_reads_total"] >= 2  # first, after
+        assert metrics["featurestore_redis_errors_total"] >= 3
+
+
+def _metrics(port: int) -> dict[str, float]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#") and "{" not in line:
+            name, _, value = line.partition(" ")
+            values[name] = float(value)
+    return values
