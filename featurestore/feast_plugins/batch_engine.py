@@ -21,6 +21,7 @@ versioned online names) and online stores other than a single Redis go to Feast'
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import redis
@@ -43,6 +44,8 @@ from featurestore.errors import UnsupportedViewError
 from featurestore.feast_plugins.redis_online_store import feast_redis_client
 from featurestore.materialize import DuckDBOptions, MaterializeOptions, ViewPlan, materialize_view
 from featurestore.materialize.engine import DEFAULT_BATCH_SIZE
+from featurestore.project import Project
+from featurestore.settings import parse_redis_url, redis_timeout_from_env
 
 TYPE_NAME = "featurestore.feast_plugins.batch_engine.RedisBatchEngine"
 
@@ -56,6 +59,10 @@ class RedisBatchEngineConfig(FeastConfigBaseModel):
     duckdb_memory_limit: StrictStr = "512MB"
     """DuckDB's memory cap; the latest-row aggregate holds one row per entity."""
     duckdb_threads: int = Field(default=2, gt=0)
+    engine: Literal["duckdb", "spark"] | None = None
+    """Where the latest rows are computed; default: the project's engine (featurestore.yaml)."""
+    spark_master: StrictStr | None = None
+    """The Spark master URL; default: the project's (``spark.master``)."""
     progress: StrictBool = True
     """A live progress line per feature view on stderr, and its summary."""
 
@@ -68,6 +75,7 @@ class RedisBatchEngine(ComputeEngine):
             online_store=kwargs["online_store"],
         )
         self._fallback: LocalComputeEngine | None = None
+        self._project_cache: Project | None = None
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         """Nothing to prepare: the Redis layout needs no schema."""
@@ -116,6 +124,8 @@ class RedisBatchEngine(ComputeEngine):
         view = task.feature_view
         job_id = f"{view.name}-{task.start_time}-{task.end_time}"
         versioned = self.repo_config.registry.enable_online_feature_view_versioning
+        if not versioned and isinstance(view, FeatureView) and self._project().engine.is_spark:
+            return self._on_spark(registry, task, view, job_id, **kwargs)
         client = None if versioned or not isinstance(view, FeatureView) else self._redis_client()
         if client is None or not isinstance(view, FeatureView):
             return self._local()._materialize_one(registry, task, **kwargs)
@@ -133,3 +143,77 @@ class RedisBatchEngine(ComputeEngine):
         finally:
             client.close()
         return LocalMaterializationJob(job_id, MaterializationJobStatus.SUCCEEDED)
+
+    def _project(self) -> Project:
+        """The project of this repo, with the engine this config names (if it does)."""
+        if self._project_cache is None:
+            config = self.config
+            project = Project.for_repo(Path(self.repo_config.repo_path or "."))
+            self._project_cache = project.with_engine(config.engine, config.spark_master)
+        return self._project_cache
+
+    def _redis_url(self, project: Project) -> str:
+        """The URL of the Redis this repo's online store writes to: the project's (with
+        its TLS files) when the online store was configured from it, else one built
+        from the connection string of the YAML."""
+        online = self.repo_config.online_store
+        address = parse_redis_url(project.redis_url)
+        if not isinstance(online, RedisOnlineStoreConfig):
+            return project.redis_url
+        settings = address.feast_online_settings()
+        if online.connection_string == settings.get("connection_string"):
+            return project.redis_url
+        return redis_url_of(online)
+
+    def _on_spark(
+        self,
+        registry: BaseRegistry,
+        task: MaterializationTask,
+        view: FeatureView,
+        job_id: str,
+        **kwargs: Any,
+    ) -> MaterializationJob:
+        """The view's latest rows on Spark, written by its executors to the project's Redis
+        (``featurestore.spark.materialize``); the same views fall back to Feast."""
+        from featurestore.spark.materialize import materialize_view as on_spark
+
+        project = self._project()
+        try:
+            entities = [registry.get_entity(name, task.project) for name in view.entities]
+            try:
+                plan = ViewPlan.from_feature_view(
+                    task.project, view, entities, self.repo_config.repo_path
+                )
+            except UnsupportedViewError:
+                return self._local()._materialize_one(registry, task, **kwargs)
+            on_spark(
+                plan,
+                self._redis_url(project),
+                task.start_time,
+                task.end_time,
+                project.engine.spark,
+                self.options(),
+                timeout=redis_timeout_from_env(),
+            )
+        except Exception as exc:
+            return LocalMaterializationJob(job_id, MaterializationJobStatus.ERROR, error=exc)
+        return LocalMaterializationJob(job_id, MaterializationJobStatus.SUCCEEDED)
+
+
+def redis_url_of(online: RedisOnlineStoreConfig) -> str:
+    """Our URL for Feast's Redis settings (``connection_string``, ``redis_type``)."""
+    from urllib.parse import quote
+
+    nodes, params = FeastRedisOnlineStore._parse_connection_string(online.connection_string)
+    hosts = ",".join(f"{node['host']}:{node['port']}" for node in nodes)
+    tls = str(params.get("ssl", "false")).lower() == "true"
+    password = params.get("password")
+    user = params.get("username") or ""
+    auth = f"{quote(str(user), safe='')}:{quote(str(password), safe='')}@" if password else ""
+    db = int(params.get("db", 0))
+    scheme = "rediss" if tls else "redis"
+    if online.redis_type == RedisType.redis_cluster:
+        return f"{scheme}+cluster://{auth}{hosts}/0"
+    if online.redis_type == RedisType.redis_sentinel:
+        return f"{scheme}+sentinel://{auth}{hosts}/{online.sentinel_master}/{db}"
+    return f"{scheme}://{auth}{hosts.split(',')[0]}/{db}"

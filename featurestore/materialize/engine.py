@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
-import redis
 
 from featurestore.errors import InvalidWindowError
 from featurestore.materialize.keys import encode_keys
@@ -23,6 +23,7 @@ from featurestore.materialize.query import (
 from featurestore.materialize.timestamps import epoch_micros, timestamp_bytes
 from featurestore.materialize.values import encode_values
 from featurestore.materialize.writer import RedisWriter
+from featurestore.redis_client import OnlineClient
 from featurestore.redis_layout import KeyEncoder, feature_field, ts_field
 
 DEFAULT_BATCH_SIZE = 20_000  # small enough that encoding overlaps Redis from the start
@@ -46,9 +47,41 @@ def check_window(start: datetime, end: datetime) -> None:
         raise InvalidWindowError(start, end)
 
 
+def key_encoder(plan: ViewPlan) -> KeyEncoder:
+    return KeyEncoder(
+        plan.project, [c.name for c in plan.join_keys], [c.value_type for c in plan.join_keys]
+    )
+
+
+def view_writer(plan: ViewPlan, client: OnlineClient, options: MaterializeOptions) -> RedisWriter:
+    fields = [feature_field(plan.view, c.name) for c in plan.features]
+    return RedisWriter(
+        client, ts_field(plan.view), fields, options.key_ttl_seconds, options.skip_dedup
+    )
+
+
+def write_batch(
+    plan: ViewPlan,
+    encoder: KeyEncoder,
+    writer: RedisWriter,
+    batch: pa.RecordBatch,
+    stats: ViewStats,
+) -> None:
+    """Encode one batch of latest rows (``latest_rows``' columns) and write it; the
+    counts go to ``stats``. Both engines' materializations write through here."""
+    keys = encode_keys(encoder, [batch.column(c.name) for c in plan.join_keys])
+    values = [encode_values(batch.column(c.name), c.value_type) for c in plan.features]
+    micros = epoch_micros(batch.column(TS_COLUMN))
+    outcome = writer.write(keys, values, timestamp_bytes(micros), micros * 1_000)
+    stats.rows_scanned += int(pc.sum(batch.column(ROWS_COLUMN)).as_py() or 0)
+    stats.entities += batch.num_rows
+    stats.written += outcome.written
+    stats.skipped += outcome.skipped
+
+
 def materialize_view(
     plan: ViewPlan,
-    client: redis.Redis,
+    client: OnlineClient,
     start: datetime,
     end: datetime,
     options: MaterializeOptions | None = None,
@@ -64,31 +97,18 @@ def materialize_view(
         stats.finish()
         reporter.finish(stats, True)
         return stats
-    encoder = KeyEncoder(
-        plan.project, [c.name for c in plan.join_keys], [c.value_type for c in plan.join_keys]
-    )
-    fields = [feature_field(plan.view, c.name) for c in plan.features]
+    encoder = key_encoder(plan)
     stats = ViewStats(plan.view)
     con = connect(options.duckdb)
-    writer = RedisWriter(
-        client, ts_field(plan.view), fields, options.key_ttl_seconds, options.skip_dedup
-    )
+    writer = view_writer(plan, client, options)
     reporter.start(stats)
     done = False
     try:
         with writer:
             for batch in latest_rows(con, plan, start, end, options.batch_size):
-                if batch.num_rows == 0:
-                    continue
-                keys = encode_keys(encoder, [batch.column(c.name) for c in plan.join_keys])
-                values = [encode_values(batch.column(c.name), c.value_type) for c in plan.features]
-                micros = epoch_micros(batch.column(TS_COLUMN))
-                outcome = writer.write(keys, values, timestamp_bytes(micros), micros * 1_000)
-                stats.rows_scanned += int(pc.sum(batch.column(ROWS_COLUMN)).as_py() or 0)
-                stats.entities += batch.num_rows
-                stats.written += outcome.written
-                stats.skipped += outcome.skipped
-                reporter.update(stats)
+                if batch.num_rows:
+                    write_batch(plan, encoder, writer, batch, stats)
+                    reporter.update(stats)
         done = True
     finally:
         con.close()

@@ -12,7 +12,8 @@ Settings that make Spark's results equal DuckDB's, whatever the cluster's defaul
   INT64 microseconds, as DuckDB writes them (Spark's default INT96 is read back by
   pyarrow as nanoseconds, and Spark cannot read TIMESTAMP(NANOS) at all);
 - ``spark.sql.ansi.enabled=false``: a division by zero is NULL, as in DuckDB;
-- the driver and its block manager bound to 127.0.0.1 in local mode, the web UI off.
+- the driver and its block manager bound to 127.0.0.1 in local mode, the web UI off,
+  and the Python workers running this interpreter (whose packages the workers need).
 
 Before the JVM is started the requirements are checked, so that a missing one is one
 line saying what to install: pyspark itself, and a Java runtime (17 or newer).
@@ -25,6 +26,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -131,6 +133,10 @@ def _start(settings: SparkSettings) -> SparkSession:
     }
     if local:
         conf |= {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+        # The executors' Python workers: this interpreter, with this package and pyarrow
+        # (a cluster's executors name their own, with spark.pyspark.python in conf).
+        conf["spark.pyspark.python"] = sys.executable
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     jars = [str(jar) for jar in JDBC_JARS if jar.exists()]
     if jars:
         conf["spark.jars"] = ",".join(jars)

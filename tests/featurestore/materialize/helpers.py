@@ -18,6 +18,8 @@ PROJECT = "diff"
 
 def repo_config(repo: Path, port: int, db: int, engine: str, **online: Any) -> RepoConfig:
     batch_engine: Any = "local" if engine == "local" else {"type": OUR_ENGINE, "progress": False}
+    if engine == "spark":  # ours, with the latest rows computed by the shared Spark session
+        batch_engine |= {"engine": "spark", "spark_master": "local[2]"}
     if engine != "local" and isinstance(online.get("batch_size"), int):
         batch_engine["batch_size"] = online.pop("batch_size")
     online.pop("batch_size", None)
