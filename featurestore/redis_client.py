@@ -41,6 +41,7 @@ __all__ = [
     "LazyCluster",
     "OnlineClient",
     "async_client_options",
+    "async_sentinel_options",
     "client_options",
     "cluster_client",
     "cluster_options",
@@ -114,8 +115,15 @@ def cluster_options(timeout: float) -> dict[str, Any]:
 
 
 def sentinel_options(timeout: float) -> dict[str, Any]:
-    """``redis.Sentinel``'s ``sentinel_kwargs``: the sentinels are asked within ``timeout``."""
-    return {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    """``redis.Sentinel``'s ``sentinel_kwargs``: each sentinel is asked within ``timeout``,
+    and one that refuses is passed over at once (redis-py's default retries with back-off
+    spend ~6 s on a sentinel that is down before asking the next)."""
+    return client_options(timeout)
+
+
+def async_sentinel_options(timeout: float) -> dict[str, Any]:
+    """The same for ``redis.asyncio.Sentinel``."""
+    return async_client_options(timeout)
 
 
 def redis_client(address: RedisAddress, timeout: float) -> redis.Redis:

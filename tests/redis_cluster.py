@@ -332,14 +332,30 @@ class SentinelSetup:
         return int(answer[1])
 
     def failover(self) -> int:
-        """``SENTINEL FAILOVER``, waited for: the new master's port."""
+        """``SENTINEL FAILOVER``, waited for to its end: the sentinel's state says the new
+        master (``SENTINEL MASTER``, which redis-py reads, changes later than
+        ``GET-MASTER-ADDR-BY-NAME``), which is a master, and the old one follows it."""
         before = self.master_port()
         _wait_until(self._replicas_in_sync, "the replica in sync")
         self.sentinel.client().execute_command("SENTINEL FAILOVER", MASTER_NAME)
         _wait_until(lambda: self.master_port() != before, "the sentinel failover")
         after = self.master_port()
-        node = next(n for n in (self.master, self.replica) if n.port == after)
-        _wait_until(lambda: node.client().info("replication")["role"] == "master", "promotion")
+        new = next(n for n in (self.master, self.replica) if n.port == after)
+        old = next(n for n in (self.master, self.replica) if n.port == before)
+
+        def done() -> bool:
+            state = self.sentinel.client().execute_command("SENTINEL MASTER", MASTER_NAME)
+            if isinstance(state, list):
+                state = dict(zip(state[::2], state[1::2], strict=True))
+            state = {_text(k): _text(v) for k, v in state.items()}
+            return (
+                int(state["port"]) == after
+                and "failover" not in state["flags"]
+                and new.client().info("replication")["role"] == "master"
+                and old.client().info("replication")["role"] == "slave"
+            )
+
+        _wait_until(done, "the end of the sentinel failover", 30)
         _wait_until(self._replicas_in_sync, "the old master following the new one", 30)
         return after
 
@@ -353,6 +369,10 @@ class SentinelSetup:
     def stop(self) -> None:
         for node in (self.sentinel, self.replica, self.master):
             node.stop()
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,7 @@ from redis.cluster import ClusterNode, RedisCluster
 from featurestore.errors import ProjectNotFoundError
 from featurestore.redis_client import (
     async_client_options,
+    async_sentinel_options,
     client_options,
     cluster_options,
     sentinel_options,
@@ -138,7 +139,7 @@ class RedisOnlineStore(_FeastRedisOnlineStore):
                 options = async_client_options(timeout)
                 nodes, params = _nodes_and_params(online_store_config, options)
                 sentinel = redis.asyncio.Sentinel(
-                    nodes, sentinel_kwargs=sentinel_options(timeout), **params
+                    nodes, sentinel_kwargs=async_sentinel_options(timeout), **params
                 )
                 self._client_async = sentinel.master_for(
                     online_store_config.sentinel_master, redis_class=redis.asyncio.Redis

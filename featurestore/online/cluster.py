@@ -90,6 +90,9 @@ class ClusterRespClient:
             if self._loop is not None:  # a new event loop: nothing of the old one is usable
                 self._drop(RespError("the event loop changed"))
             self._loop = loop
+        if not commands:
+            callback([])
+            return
         batch = _Batch(self, commands, callback, loop.time() + self.timeout)
         if self.owners is None:
             self.refresh_then(batch.start_or_fail)

@@ -3,8 +3,9 @@ connection.
 
 ``SentinelRespClient`` is a ``RespClient`` (one multiplexed connection, its timeout,
 AUTH, TLS and database: ``featurestore.online.resp``) whose address is not fixed: before
-each connection it asks the sentinels ``SENTINEL GET-MASTER-ADDR-BY-NAME <master>``, the
-last one that answered first. A failover ends the connection to the old master (a
+each connection it asks every sentinel ``SENTINEL GET-MASTER-ADDR-BY-NAME <master>`` at
+once and takes the first answer (a sentinel that is down or frozen costs nothing while
+another answers). A failover ends the connection to the old master (a
 killed master drops it; a demoted one has its clients killed by the sentinels), the
 requests waiting on it fail (503 on the API), and the next request connects to the
 master the sentinels name then. The sentinels are asked without the URL's password or
@@ -12,6 +13,8 @@ TLS, which are the master's, as redis-py's and Feast's Sentinel clients do.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from featurestore.online.resp import RespClient, RespError, pack_command
 from featurestore.settings import RedisAddress
@@ -34,21 +37,32 @@ class SentinelResolver:
         )
 
     async def __call__(self) -> tuple[str, int]:
+        """(host, port) of the master, from the first sentinel that names it."""
+        tasks = {
+            asyncio.ensure_future(sentinel.call(self._command, 1)): name
+            for name, sentinel in self.sentinels
+        }
         problems: list[str] = []
-        for index, (name, sentinel) in enumerate(self.sentinels):
-            try:
-                answer = (await sentinel.call(self._command, 1))[0]
-            except (RespError, TimeoutError) as exc:
-                problems.append(f"{name}: {exc or type(exc).__name__}")
-                continue
-            if not answer:
-                problems.append(f"{name} knows no master {self.master_name!r}")
-                continue
-            if index:  # ask this one first next time
-                self.sentinels.insert(0, self.sentinels.pop(index))
-            return answer[0].decode(), int(answer[1])
+        try:
+            pending = set(tasks)
+            while pending:
+                finished, pending = await asyncio.wait(pending, return_when="FIRST_COMPLETED")
+                for task in finished:
+                    name = tasks[task]
+                    exc = task.exception()
+                    if exc is not None:
+                        problems.append(f"{name}: {exc or type(exc).__name__}")
+                        continue
+                    answer = task.result()[0]
+                    if not answer:
+                        problems.append(f"{name} knows no master {self.master_name!r}")
+                        continue
+                    return answer[0].decode(), int(answer[1])
+        finally:
+            for task in tasks:
+                task.cancel()
         raise RespError(
-            f"no sentinel named the master {self.master_name!r} ({'; '.join(problems)})"
+            f"no sentinel named the master {self.master_name!r} ({'; '.join(sorted(problems))})"
         )
 
     async def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from featurestore.errors import OnlineStoreUnavailableError
 from featurestore.online import AsyncOnlineLookup, OnlineLookup
 from featurestore.push.service import PushService
+from featurestore.redis_server import free_port
 from tests.cluster_repo import NOW, Side, feast_write, item_stats_rows
 from tests.online_repo import make_repo
 from tests.redis_cluster import SentinelSetup
@@ -98,3 +100,36 @@ def _push_until_written(service: PushService, rows: dict[str, list[Any]]) -> int
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def test_a_dead_sentinel_is_passed_over_and_an_unknown_master_named(
+    redis_sentinel: SentinelSetup, tmp_path: Path
+) -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    url = redis_sentinel.url(db=5).replace("redis+sentinel://", f"redis+sentinel://{dead},")
+    settings, store = make_repo(tmp_path, url)
+    feast_write(Side(settings, store, redis_sentinel.sentinel.client()), "item_stats",
+                item_stats_rows())  # fmt: skip
+
+    async def run(settings: Any) -> None:
+        lookup = AsyncOnlineLookup.open(settings)
+        try:
+            assert await _until_answered(lookup) == (EXPECTED, 0)
+        finally:
+            await lookup.close()
+
+    asyncio.run(run(settings))
+    unknown = replace(settings, redis_url=url.replace("/mymaster/", "/nosuchmaster/"))
+
+    async def refused() -> str:
+        lookup = AsyncOnlineLookup.open(unknown)
+        try:
+            with pytest.raises(OnlineStoreUnavailableError) as error:
+                await lookup.ping()
+            return error.value.reason
+        finally:
+            await lookup.close()
+
+    reason = asyncio.run(refused())
+    assert "no sentinel named the master 'nosuchmaster'" in reason
+    assert "knows no master 'nosuchmaster'" in reason
