@@ -25,7 +25,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,11 +43,15 @@ MASTER_NAME = "mymaster"
 class Node:
     port: int
     proc: subprocess.Popen[bytes]
+    _client: redis.Redis | None = None
 
     def client(self) -> redis.Redis:
-        return redis.Redis(
-            host="127.0.0.1", port=self.port, socket_timeout=5, socket_connect_timeout=5
-        )
+        """A plain client of this node alone (one per node, kept)."""
+        if self._client is None:
+            self._client = redis.Redis(
+                host="127.0.0.1", port=self.port, socket_timeout=5, socket_connect_timeout=5
+            )
+        return self._client
 
     def kill(self) -> None:
         """SIGKILL, as a crash: the port stops answering at once."""
@@ -56,6 +60,8 @@ class Node:
             self.proc.wait(timeout=10)
 
     def stop(self) -> None:
+        if self._client is not None:
+            self._client.close()
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -187,12 +193,12 @@ def _spawn(folder: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def _wait_until(check: object, what: str, timeout: float = START_TIMEOUT) -> None:
+def _wait_until(check: Callable[[], object], what: str, timeout: float = START_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            if check():  # type: ignore[operator]
+            if check():
                 return
         except (redis.RedisError, OSError) as exc:
             last = exc

@@ -93,7 +93,9 @@ class ClusterWriter:
 
     # -- batches ---------------------------------------------------------------------
 
-    def stored_nanos(self, keys: pa.Array, slots: npt.NDArray[np.int64] | None = None) -> Any:
+    def stored_nanos(
+        self, keys: pa.Array, slots: npt.NDArray[np.int64] | None = None
+    ) -> npt.NDArray[np.int64]:
         """The event time already stored for each key (0 when none)."""
         slots = slots_of(keys) if slots is None else slots
         out = np.zeros(len(keys), dtype=np.int64)

@@ -201,7 +201,7 @@ class ClusterRespClient:
         keep = set(owners)
         for node in [node for node in self._clients if node not in keep]:
             client = self._clients.pop(node)  # a node that left, or is no master any more
-            client._drop(RespError(f"{node[0]}:{node[1]} serves no slot now"))
+            client.abort(RespError(f"{node[0]}:{node[1]} serves no slot now"))
 
     # -- health and shutdown ----------------------------------------------------------
 
@@ -250,7 +250,7 @@ class ClusterRespClient:
             with contextlib.suppress(Exception):
                 done(error)
         for client in self._clients.values():
-            client._drop(error)
+            client.abort(error)
         self._clients.clear()
 
     async def close(self) -> None:

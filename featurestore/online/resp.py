@@ -274,5 +274,10 @@ class RespClient:
             self._conn.fail(error)
             self._conn = None
 
+    def abort(self, error: Exception) -> None:
+        """Fail every waiting request with ``error`` and drop the connection, now (the next
+        request connects again)."""
+        self._drop(error)
+
     async def close(self) -> None:
         self._drop(RespError("client closed"))
