@@ -11,19 +11,26 @@ features are joined as of then), and any label or other columns, which pass thro
     build_training_set(...)   the training frame in memory (pandas)
     write_training_set(...)   streamed to Parquet, plus a manifest beside it
 
-The label query runs inside DuckDB and is joined there: neither helper loads the
-entity frame into Python first, and ``write_training_set`` never holds the result.
+On the duckdb engine the label query runs inside DuckDB and is joined there: neither
+helper loads the entity frame into Python first, and ``write_training_set`` never holds
+the result. On the spark engine (the project's ``engine: spark``, or a command's
+``--engine spark``; ``feature_store.yaml``'s ``offline_store.engine`` wins over both) the
+label query still runs in DuckDB, its rows go to Spark through Arrow, the join runs
+on Spark and the result is collected on the driver (``featurestore.spark.training``).
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import pandas as pd
 from feast import FeatureService, FeatureStore
 
+from featurestore.engine import EngineConfig
 from featurestore.errors import ConfigError, InvalidRequestError, UnknownFeatureServiceError
-from featurestore.offline import DuckDBRetrievalJob, ProgressCallback
+from featurestore.feast_plugins.offline_store import use_engine
+from featurestore.offline import ProgressCallback, TrainingRetrievalJob
 from featurestore.offline.manifest import Manifest, build_manifest, manifest_path
 from featurestore.project import Project
 
@@ -91,17 +98,20 @@ def training_job(
     entity_df: pd.DataFrame | str,
     full_feature_names: bool = False,
     progress: ProgressCallback | None = None,
-) -> DuckDBRetrievalJob:
+    engine: EngineConfig | None = None,
+) -> TrainingRetrievalJob:
     """The retrieval job of a feature service over an entity frame (or label SQL).
 
     Every check (service, join keys, timestamp column, features) runs here, before
-    any data is read.
+    any data is read. ``engine`` (a project's) runs it on that engine unless
+    ``feature_store.yaml`` names one; without it, the repo's project decides.
     """
     service = get_feature_service(store, feature_service_name)
-    job = store.get_historical_features(
-        entity_df=entity_df, features=service, full_feature_names=full_feature_names
-    )
-    if not isinstance(job, DuckDBRetrievalJob):
+    with use_engine(engine) if engine is not None else nullcontext():
+        job = store.get_historical_features(
+            entity_df=entity_df, features=service, full_feature_names=full_feature_names
+        )
+    if not isinstance(job, TrainingRetrievalJob):
         raise ConfigError(
             "the training helpers need featurestore's offline store; feature_store.yaml "
             "names another (offline_store: type: "
@@ -132,10 +142,13 @@ def build_training_set(
     limit: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> pd.DataFrame:
-    """Label query (the service's ``labels/NAME.sql`` by default) plus its features."""
+    """Label query (the service's ``labels/NAME.sql`` by default) plus its features, on
+    ``settings``' engine (unless ``feature_store.yaml`` names one)."""
     get_feature_service(store, feature_service)
     sql = label_query(settings, feature_service) if label_sql is None else label_sql
-    job = training_job(store, feature_service, limited(sql, limit), progress=progress)
+    job = training_job(
+        store, feature_service, limited(sql, limit), progress=progress, engine=settings.engine
+    )
     return job.to_df()
 
 
@@ -153,7 +166,7 @@ def write_training_set(
     service = get_feature_service(store, feature_service)
     sql = label_query(settings, feature_service) if label_sql is None else label_sql
     sql = limited(sql, limit)
-    job = training_job(store, feature_service, sql, progress=progress)
+    job = training_job(store, feature_service, sql, progress=progress, engine=settings.engine)
     rows = job.to_parquet(output)
     manifest = build_manifest(
         store,

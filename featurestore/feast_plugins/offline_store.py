@@ -6,10 +6,14 @@ Named in ``feature_store.yaml``::
       type: featurestore.feast_plugins.offline_store.DuckDBAsofOfflineStore
 
 ``get_historical_features`` runs ``featurestore.offline.retrieve`` (one DuckDB ASOF
-join per feature view, entity frame pushed in as Arrow). Everything else (the pulls
-the materialization engines use, ``offline_write_batch``, logging, monitoring) is
-Feast's DuckDB store, called unchanged (imported on first use: it brings ibis, ~0.3 s of
-every command's start-up otherwise). Feast loads the config class
+join per feature view, entity frame pushed in as Arrow), or on the spark engine
+``featurestore.spark.training.retrieve`` (the same semantics as a Spark plan). The
+engine is ``engine: duckdb | spark`` (and ``spark_master``) under ``offline_store``
+when the YAML names one, else the project's (``featurestore.engine``: its project file,
+``FEATURESTORE_ENGINE``, or the engine a training helper was given, ``use_engine``).
+Everything else (the pulls the materialization engines use, ``offline_write_batch``,
+logging, monitoring) is Feast's DuckDB store, called unchanged (imported on first use:
+it brings ibis, ~0.3 s of every command's start-up otherwise). Feast loads the config class
 ``DuckDBAsofOfflineStoreConfig`` from this module by name.
 
 Differences from Feast's DuckDB store, each on purpose:
@@ -25,6 +29,11 @@ substrait on-demand views) go to Feast's implementation.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,7 +44,9 @@ from feast.on_demand_feature_view import OnDemandFeatureView
 from feast.repo_config import FeastConfigBaseModel, RepoConfig
 from pydantic import StrictStr
 
+from featurestore.engine import EngineConfig, check_master, engine_from_env
 from featurestore.offline import EntityInput, retrieve, view_spec
+from featurestore.offline.join import Strategy
 from featurestore.project import Project
 
 TYPE_NAME = "featurestore.feast_plugins.offline_store.DuckDBAsofOfflineStore"
@@ -72,6 +83,42 @@ class DuckDBAsofOfflineStoreConfig(FeastConfigBaseModel):
     # Phase 1 of the join per view (``featurestore.offline.join``): ``auto`` decides
     # from the entity frame; ``asof`` for tables with a key far hotter than the rest.
     join_strategy: Literal["auto", "asof", "range"] = "auto"
+    # The batch engine of the joins; unset: the project's (featurestore.engine).
+    engine: Literal["duckdb", "spark"] | None = None
+    # The Spark master URL on the spark engine; unset: the project's spark.master.
+    spark_master: str | None = None
+
+
+_project_engine: ContextVar[EngineConfig | None] = ContextVar("project_engine", default=None)
+
+
+@contextmanager
+def use_engine(engine: EngineConfig) -> Iterator[None]:
+    """Within the block, a retrieval whose ``feature_store.yaml`` names no engine runs on
+    ``engine`` (a project's, with a command's ``--engine`` applied) instead of the one
+    read from the repo's project file. Scoped to the calling thread or task."""
+    token = _project_engine.set(engine)
+    try:
+        yield
+    finally:
+        _project_engine.reset(token)
+
+
+def offline_engine(config: RepoConfig, project: Project | None) -> EngineConfig:
+    """The engine a retrieval runs on: the YAML's ``engine`` and ``spark_master`` over
+    the project's engine (``use_engine``'s, else ``project``'s, else the environment's)."""
+    engine = _project_engine.get()
+    if engine is None:
+        engine = project.engine if project is not None else engine_from_env(os.environ)
+    offline = config.offline_store
+    named = getattr(offline, "engine", None)
+    if named is not None:
+        engine = replace(engine, name=named)
+    master = getattr(offline, "spark_master", None)
+    if master is not None:
+        where = "feature_store.yaml: offline_store.spark_master"
+        engine = replace(engine, spark=replace(engine.spark, master=check_master(master, where)))
+    return engine
 
 
 class DuckDBAsofOfflineStore(OfflineStore):
@@ -125,13 +172,31 @@ class DuckDBAsofOfflineStore(OfflineStore):
             if isinstance(view, FeatureView)
         ]
         # A SQL entity frame sees the project's raw sources and feature tables.
+        settings = Project.for_repo(repo_path) if repo_path else None
+        strategy: Strategy = getattr(config.offline_store, "join_strategy", "auto")
+        engine = offline_engine(config, settings)
+        if engine.is_spark:
+            from featurestore.spark.session import spark_session
+            from featurestore.spark.training import retrieve as retrieve_on_spark
+
+            return retrieve_on_spark(
+                spark_session(engine.spark),
+                views,
+                entity_df,
+                project=settings,
+                feature_refs=feature_refs,
+                full_feature_names=full_feature_names,
+                on_demand_feature_views=odfvs,
+                repo_path=repo_path,
+                strategy=strategy,
+            )
         return retrieve(
             views,
             entity_df,
-            project=Project.for_repo(repo_path) if repo_path else None,
+            project=settings,
             feature_refs=feature_refs,
             full_feature_names=full_feature_names,
             on_demand_feature_views=odfvs,
             repo_path=repo_path,
-            strategy=getattr(config.offline_store, "join_strategy", "auto"),
+            strategy=strategy,
         )

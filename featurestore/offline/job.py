@@ -1,6 +1,12 @@
-"""A Feast ``RetrievalJob`` over the point-in-time join's DuckDB query.
+"""Feast ``RetrievalJob``s of our point-in-time join.
 
-The job owns its DuckDB connection (which holds the registered entity frame) and runs
+``TrainingRetrievalJob`` is what every engine's job shares: Feast's metadata, full
+feature names, on-demand views (Feast's base class applies them in ``to_arrow()``),
+a progress callback and ``persist()`` to a saved dataset's file location through the
+engine's ``to_parquet()``. ``DuckDBRetrievalJob`` runs the DuckDB query;
+``featurestore.spark.training.SparkRetrievalJob`` the Spark plan.
+
+The DuckDB job owns its connection (which holds the registered entity frame) and runs
 the query on demand: ``to_arrow()``/``to_df()`` in memory, ``to_batches()`` as a
 stream of Arrow record batches, ``to_parquet()``/``persist()`` streamed by DuckDB
 straight to a Parquet file (bounded memory: DuckDB spills to disk past its limit).
@@ -9,6 +15,7 @@ straight to a Parquet file (bounded memory: DuckDB spills to disk past its limit
 from __future__ import annotations
 
 import os
+from abc import abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +36,81 @@ from featurestore.offline.progress import ProgressCallback, run_with_progress
 from featurestore.sql import path_literal as quote_path
 
 
-class DuckDBRetrievalJob(RetrievalJob):
+class TrainingRetrievalJob(RetrievalJob):
+    """What our retrieval jobs share, whichever engine computes the frame."""
+
+    def __init__(
+        self,
+        *,
+        feature_refs: Sequence[str],
+        keys: Sequence[str],
+        window: tuple[datetime | None, datetime | None],
+        full_feature_names: bool = False,
+        on_demand_feature_views: Sequence[OnDemandFeatureView] = (),
+        repo_path: Path | str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        super().__init__()
+        self._metadata = RetrievalMetadata(
+            features=list(feature_refs),
+            keys=list(keys),
+            min_event_timestamp=window[0],
+            max_event_timestamp=window[1],
+        )
+        self._full_feature_names = full_feature_names
+        self._odfvs = list(on_demand_feature_views)
+        self._repo_path = repo_path
+        self.progress = progress
+
+    @property
+    @abstractmethod
+    def columns(self) -> list[str]:
+        """The result's columns, in order (before on-demand views add theirs)."""
+
+    @abstractmethod
+    def to_parquet(self, path: Path | str) -> int:
+        """Write the result to one Parquet file (zstd); the number of rows written."""
+
+    @property
+    def full_feature_names(self) -> bool:
+        return self._full_feature_names
+
+    @property
+    def on_demand_feature_views(self) -> list[OnDemandFeatureView]:
+        return self._odfvs
+
+    @property
+    def metadata(self) -> RetrievalMetadata:
+        return self._metadata
+
+    def persist(
+        self,
+        storage: SavedDatasetStorage,
+        allow_overwrite: bool = False,
+        timeout: int | None = None,
+    ) -> None:
+        """Write the result to a saved dataset's Parquet location.
+
+        A location ending in ``.parquet`` is one file; any other is a folder holding
+        ``part-0.parquet`` (readable as a hive-partitioned source).
+        """
+        if not isinstance(storage, SavedDatasetFileStorage):
+            raise InvalidRequestError(
+                f"this offline store persists to file storage only, not {type(storage).__name__}"
+            )
+        uri = storage.file_options.uri
+        location = Path(uri)
+        if not location.is_absolute() and self._repo_path is not None:
+            location = Path(self._repo_path) / location
+        if location.exists() and not allow_overwrite:
+            raise SavedDatasetLocationAlreadyExists(location=uri)
+        target = location if uri.endswith(".parquet") else location / "part-0.parquet"
+        if target.exists():
+            os.remove(target)
+        self.to_parquet(target)
+
+
+class DuckDBRetrievalJob(TrainingRetrievalJob):
     """The training frame, computed when asked for; ``progress`` reports long runs."""
 
     def __init__(
@@ -45,19 +126,17 @@ class DuckDBRetrievalJob(RetrievalJob):
         repo_path: Path | str | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(
+            feature_refs=feature_refs,
+            keys=keys,
+            window=window,
+            full_feature_names=full_feature_names,
+            on_demand_feature_views=on_demand_feature_views,
+            repo_path=repo_path,
+            progress=progress,
+        )
         self._con = con
         self._plan = plan
-        self._metadata = RetrievalMetadata(
-            features=list(feature_refs),
-            keys=list(keys),
-            min_event_timestamp=window[0],
-            max_event_timestamp=window[1],
-        )
-        self._full_feature_names = full_feature_names
-        self._odfvs = list(on_demand_feature_views)
-        self._repo_path = repo_path
-        self.progress = progress
 
     @property
     def columns(self) -> list[str]:
@@ -67,18 +146,6 @@ class DuckDBRetrievalJob(RetrievalJob):
     def strategies(self) -> dict[str, str]:
         """Per feature view, how phase 1 of the join runs: ``asof`` or ``range``."""
         return dict(self._plan.strategies)
-
-    @property
-    def full_feature_names(self) -> bool:
-        return self._full_feature_names
-
-    @property
-    def on_demand_feature_views(self) -> list[OnDemandFeatureView]:
-        return self._odfvs
-
-    @property
-    def metadata(self) -> RetrievalMetadata:
-        return self._metadata
 
     def to_sql(self) -> str:
         return self._plan.sql
@@ -113,29 +180,3 @@ class DuckDBRetrievalJob(RetrievalJob):
             self._con, lambda: self._con.execute(copy).fetchone(), self.progress
         )
         return int(row[0]) if row else 0
-
-    def persist(
-        self,
-        storage: SavedDatasetStorage,
-        allow_overwrite: bool = False,
-        timeout: int | None = None,
-    ) -> None:
-        """Write the result to a saved dataset's Parquet location, streaming.
-
-        A location ending in ``.parquet`` is one file; any other is a folder holding
-        ``part-0.parquet`` (readable as a hive-partitioned source).
-        """
-        if not isinstance(storage, SavedDatasetFileStorage):
-            raise InvalidRequestError(
-                f"this offline store persists to file storage only, not {type(storage).__name__}"
-            )
-        uri = storage.file_options.uri
-        location = Path(uri)
-        if not location.is_absolute() and self._repo_path is not None:
-            location = Path(self._repo_path) / location
-        if location.exists() and not allow_overwrite:
-            raise SavedDatasetLocationAlreadyExists(location=uri)
-        target = location if uri.endswith(".parquet") else location / "part-0.parquet"
-        if target.exists():
-            os.remove(target)
-        self.to_parquet(target)

@@ -82,18 +82,20 @@ class EntityStats(NamedTuple):
 Strategy = Literal["auto", "asof", "range"]
 
 
-def plan_join(
-    con: duckdb.DuckDBPyConnection,
-    entities: EntityFrame,
-    views: Sequence[ViewSpec],
-    stats: EntityStats = EntityStats(None, None, 0),
-    strategy: Strategy = "auto",
-) -> JoinPlan:
-    """Check the request against the tables' schemas, then build the join's SQL.
+class CheckedRequest(NamedTuple):
+    """A request that passed ``check_request``: the result's columns in order, and each
+    view that contributes features with its table's column types (DuckDB's names)."""
 
-    Every check runs before any data is read: a missing join key, a join key of the
-    wrong type, an unknown feature or a broken source raises here.
-    """
+    columns: list[str]
+    views: list[tuple[ViewSpec, dict[str, str]]]
+
+
+def check_request(
+    con: duckdb.DuckDBPyConnection, entities: EntityFrame, views: Sequence[ViewSpec]
+) -> CheckedRequest:
+    """Every check of a request, reading the tables' schemas only (never their rows):
+    a missing join key, a column the result would hold twice, an unknown feature, a
+    broken source or a join key of the wrong type raises here. Both engines call it."""
     views = [v for v in views if v.features]
     missing = sorted({e for v in views for e in v.join_keys.values()} - set(entities.types))
     if missing:
@@ -107,6 +109,23 @@ def plan_join(
             f"column name(s) {', '.join(repeated)} would appear twice in the result; "
             "rename the entity frame's column or use full_feature_names"
         )
+    return CheckedRequest(columns, [(v, _check_schema(con, v, entities)) for v in views])
+
+
+def plan_join(
+    con: duckdb.DuckDBPyConnection,
+    entities: EntityFrame,
+    views: Sequence[ViewSpec],
+    stats: EntityStats = EntityStats(None, None, 0),
+    strategy: Strategy = "auto",
+) -> JoinPlan:
+    """Check the request against the tables' schemas, then build the join's SQL.
+
+    Every check runs before any data is read: a missing join key, a join key of the
+    wrong type, an unknown feature or a broken source raises here (``check_request``).
+    """
+    request = check_request(con, entities, views)
+    columns = request.columns
     entity_ts = utc_micros(
         quote(entities.timestamp_column), entities.types[entities.timestamp_column]
     )
@@ -119,8 +138,7 @@ def plan_join(
         f"m.{TS} AS {quote(c)}" if c == entities.timestamp_column else f"m.{quote(c)}"
         for c in entities.columns
     ]
-    for i, view in enumerate(views):
-        types = _check_schema(con, view, entities)
+    for i, (view, types) in enumerate(request.views):
         scan = _scan(view)
         where = _where(view, (stats.start, stats.end), types)
         alias = f"v{i}"
