@@ -343,7 +343,8 @@ class SentinelSetup:
         ``GET-MASTER-ADDR-BY-NAME``), which is a master, and the old one follows it."""
         before = self.master_port()
         _wait_until(self._replicas_in_sync, "the replica in sync")
-        self.sentinel.client().execute_command("SENTINEL FAILOVER", MASTER_NAME)
+        _wait_until(self.replica_usable, "the sentinel to see a replica it can promote")
+        _wait_until(self._start_failover, "SENTINEL FAILOVER accepted")
         _wait_until(lambda: self.master_port() != before, "the sentinel failover")
         after = self.master_port()
         new = next(n for n in (self.master, self.replica) if n.port == after)
@@ -364,6 +365,27 @@ class SentinelSetup:
         _wait_until(done, "the end of the sentinel failover", 30)
         _wait_until(self._replicas_in_sync, "the old master following the new one", 30)
         return after
+
+    def replica_usable(self) -> bool:
+        """The sentinel knows a replica that is connected, up and linked to its master
+        (else ``SENTINEL FAILOVER`` answers NOGOODSLAVE)."""
+        replicas = self.sentinel.client().execute_command("SENTINEL REPLICAS", MASTER_NAME)
+        for replica in replicas:
+            if isinstance(replica, list):
+                replica = dict(zip(replica[::2], replica[1::2], strict=True))
+            state = {_text(k): _text(v) for k, v in replica.items()}
+            if state.get("flags") == "slave" and state.get("master-link-status") == "ok":
+                return True
+        return False
+
+    def _start_failover(self) -> bool:
+        try:
+            self.sentinel.client().execute_command("SENTINEL FAILOVER", MASTER_NAME)
+        except redis.ResponseError as exc:
+            if "NOGOODSLAVE" in str(exc):  # its view of the replica is a moment old
+                return False
+            raise
+        return True
 
     def _replicas_in_sync(self) -> bool:
         for node in (self.master, self.replica):
@@ -405,10 +427,7 @@ def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sentine
         started.append(sentinel)
         setup = SentinelSetup(master, replica, sentinel, folder)
         _wait_until(lambda: setup.master_port() == master.port, "the sentinel")
-        _wait_until(
-            lambda: sentinel.client().execute_command("SENTINEL REPLICAS", MASTER_NAME),
-            "the sentinel to see the replica",
-        )
+        _wait_until(setup.replica_usable, "the sentinel to see the replica")
         _wait_until(setup._replicas_in_sync, "the replica in sync")
     except BaseException:
         for node in started:
