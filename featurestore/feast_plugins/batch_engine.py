@@ -15,8 +15,8 @@ online store's ``redis_timeout``, else ``FEATURESTORE_REDIS_TIMEOUT``), whatever
 Feast's online store would build, so a frozen Redis fails the run instead of hanging it.
 
 Views it cannot write itself (a non-file source, a transformation, aggregations,
-versioned online names) and online stores other than a single Redis go to Feast's
-``local`` engine unchanged.
+versioned online names) and online stores other than Redis (one, a sentinel's master,
+or a cluster) go to Feast's ``local`` engine unchanged.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import redis
 from feast import FeatureView
 from feast.infra.common.materialization_job import (
     MaterializationJob,
@@ -41,10 +40,11 @@ from feast.repo_config import FeastConfigBaseModel
 from pydantic import Field, StrictBool, StrictStr
 
 from featurestore.errors import UnsupportedViewError
-from featurestore.feast_plugins.redis_online_store import feast_redis_client
+from featurestore.feast_plugins.redis_online_store import feast_cluster_client, feast_redis_client
 from featurestore.materialize import DuckDBOptions, MaterializeOptions, ViewPlan, materialize_view
 from featurestore.materialize.engine import DEFAULT_BATCH_SIZE
 from featurestore.project import Project
+from featurestore.redis_client import OnlineClient
 from featurestore.settings import parse_redis_url, redis_timeout_from_env
 
 TYPE_NAME = "featurestore.feast_plugins.batch_engine.RedisBatchEngine"
@@ -110,12 +110,16 @@ class RedisBatchEngine(ComputeEngine):
             )
         return self._fallback
 
-    def _redis_client(self) -> redis.Redis | None:
+    def _redis_client(self) -> OnlineClient | None:
+        """Our writer's client of the online store's Redis: one Redis, a sentinel's
+        master or a cluster (written one pipeline per master)."""
         online = self.repo_config.online_store
         if not isinstance(self.online_store, FeastRedisOnlineStore):
             return None
-        if not isinstance(online, RedisOnlineStoreConfig) or online.redis_type != RedisType.redis:
+        if not isinstance(online, RedisOnlineStoreConfig):
             return None
+        if online.redis_type == RedisType.redis_cluster:
+            return feast_cluster_client(online)
         return feast_redis_client(online)
 
     def _materialize_one(
