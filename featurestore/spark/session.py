@@ -57,6 +57,10 @@ def spark_session(settings: SparkSettings) -> SparkSession:
     with _lock:
         if _session is not None and _settings == settings and _alive(_session):
             return _session
+        # What can be checked before the JVM is asked: a session that cannot start must
+        # not cost the running one (its users keep it).
+        java_home()
+        _check_reachable(settings.master)
         if _session is not None:
             logger.info("stopping the Spark session on %s for %s", _settings, settings)
             _session.stop()
