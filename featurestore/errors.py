@@ -283,6 +283,12 @@ class ExpectationError(IngestionError):
             f"the table was left untouched{shown}",
         )
 
+    @staticmethod
+    def example(names: Sequence[str], row: Sequence[object]) -> str:
+        """One offending row as shown in ``examples``: ``name=value, ...``, strings quoted."""
+        pairs = zip(names, row, strict=True)
+        return ", ".join(f"{n}={v!r}" if isinstance(v, str) else f"{n}={v}" for n, v in pairs)
+
 
 class WindowError(IngestionError):
     code = "bad_window"

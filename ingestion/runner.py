@@ -569,7 +569,7 @@ def _fail_on_duplicates(
         f"unique ({', '.join((*job.entities, job.timestamp))})",
         int(row[1] or 0),
         rows_in,
-        [_format(names, r) for r in examples],
+        [ExpectationError.example(names, r) for r in examples],
         f"{int(row[0]):,} key and timestamp pairs appear more than once",
     )
 
@@ -580,7 +580,7 @@ def _examples(con: duckdb.DuckDBPyConnection, job: Job, where: str, column: str)
     rows = con.execute(
         f"SELECT {select} FROM __bad WHERE {where} ORDER BY ALL LIMIT {_EXAMPLES}"
     ).fetchall()
-    return [_format(shown, r) for r in rows]
+    return [ExpectationError.example(shown, r) for r in rows]
 
 
 def _write_quarantine(
@@ -604,11 +604,6 @@ def _sql_error(job: Job, exc: duckdb.Error) -> IngestionError:
     first_line = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
     match = _LINE.search(message)
     return JobSQLError(job.name, job.path, int(match.group(1)) if match else None, first_line)
-
-
-def _format(names: list[str], row: tuple[object, ...]) -> str:
-    pairs = zip(names, row, strict=True)
-    return ", ".join(f"{n}={v!r}" if isinstance(v, str) else f"{n}={v}" for n, v in pairs)
 
 
 _ident = sql.ident

@@ -38,7 +38,7 @@ from redis.crc import key_slot
 
 from featurestore.errors import OnlineStoreUnavailableError, OnlineWriteError
 from featurestore.materialize.resp import buffer_of, join_rows, ts_commands, write_commands
-from featurestore.materialize.timestamps import stored_nanos
+from featurestore.materialize.timestamps import stored_nanos_of
 from featurestore.materialize.writer import BatchOutcome, _send_all
 from featurestore.redis_client import LazyCluster
 from featurestore.resp_wire import pack_command
@@ -98,12 +98,8 @@ class ClusterWriter:
     ) -> npt.NDArray[np.int64]:
         """The event time already stored for each key (0 when none)."""
         slots = slots_of(keys) if slots is None else slots
-        out = np.zeros(len(keys), dtype=np.int64)
-        for row, replies in enumerate(self._run(ts_commands(keys, self._ts_field), slots, 1)):
-            value = replies[0][0]
-            if value:
-                out[row] = stored_nanos(value)
-        return out
+        replies = self._run(ts_commands(keys, self._ts_field), slots, 1)
+        return stored_nanos_of((reply[0] for reply in replies), len(keys))
 
     def write(
         self,

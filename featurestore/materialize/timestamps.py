@@ -7,6 +7,8 @@ microsecond) and then into a ``Timestamp`` (``seconds`` rounded down, ``nanos`` 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -52,3 +54,14 @@ def stored_nanos(value: bytes | None) -> int:
         return 0
     stamp = Timestamp.FromString(value)
     return int(stamp.seconds) * 1_000_000_000 + int(stamp.nanos)
+
+
+def stored_nanos_of(replies: Iterable[Sequence[bytes | None]], count: int) -> npt.NDArray[np.int64]:
+    """The event times, in nanoseconds, of ``count`` ``HMGET key _ts:view`` replies, in
+    order (0 where a key holds none)."""
+    out = np.zeros(count, dtype=np.int64)
+    for row, reply in enumerate(replies):
+        value = reply[0]
+        if value:
+            out[row] = stored_nanos(value)
+    return out

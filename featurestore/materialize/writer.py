@@ -48,7 +48,7 @@ from redis.connection import Connection
 
 from featurestore.errors import OnlineStoreUnavailableError, OnlineWriteError
 from featurestore.materialize.resp import buffer_of, ts_commands, write_commands
-from featurestore.materialize.timestamps import stored_nanos
+from featurestore.materialize.timestamps import stored_nanos_of
 
 if TYPE_CHECKING:
     from featurestore.materialize.cluster_writer import ClusterWriter
@@ -239,18 +239,10 @@ class RedisWriter:
         """The event time already stored for each key (0 when none)."""
         if self._cluster is not None:
             return self._cluster.stored_nanos(keys)
-        commands = ts_commands(keys, self._ts_field)
-        out = np.zeros(len(keys), dtype=np.int64)
-        self._send(commands)
+        self._send(ts_commands(keys, self._ts_field))
         self._flush()  # the previous batch's HSETs were answered before these
         replies = self._replies(len(keys), absent=_NO_TIMESTAMP)
-        if replies is None:
-            return out
-        for i, reply in enumerate(replies):
-            value = reply[0]  # type: ignore[index]
-            if value:
-                out[i] = stored_nanos(value)
-        return out
+        return stored_nanos_of(replies or (), len(keys))  # type: ignore[arg-type]
 
     def write(
         self,

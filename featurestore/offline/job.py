@@ -17,8 +17,10 @@ from __future__ import annotations
 import os
 from abc import abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 import pandas as pd
@@ -31,41 +33,92 @@ from feast.on_demand_feature_view import OnDemandFeatureView
 from feast.saved_dataset import SavedDatasetStorage
 
 from featurestore.errors import InvalidRequestError
-from featurestore.offline.join import JoinPlan
+from featurestore.offline.entities import EntityFrame
+from featurestore.offline.join import EntityStats, JoinPlan
 from featurestore.offline.progress import ProgressCallback, run_with_progress
+from featurestore.offline.views import ViewSpec
 from featurestore.sql import path_literal as quote_path
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a retrieval job carries beside its engine's plan: Feast's metadata (the
+    feature references, the entity frame's keys, its time window) and the caller's
+    options."""
+
+    feature_refs: list[str]
+    keys: list[str]
+    window: tuple[datetime | None, datetime | None]
+    full_feature_names: bool = False
+    on_demand_feature_views: Sequence[OnDemandFeatureView] = ()
+    repo_path: Path | str | None = None
+    progress: ProgressCallback | None = None
+
+    @classmethod
+    def of(
+        cls,
+        views: Sequence[ViewSpec],
+        entities: EntityFrame,
+        stats: EntityStats,
+        feature_refs: Sequence[str] | None = None,
+        *,
+        full_feature_names: bool = False,
+        on_demand_feature_views: Sequence[OnDemandFeatureView] = (),
+        repo_path: Path | str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> JobContext:
+        """The context of joining ``views`` onto ``entities``; without ``feature_refs``,
+        every feature of every view, in order."""
+        if feature_refs is None:
+            feature_refs = [f"{v.name}:{f}" for v in views for f in v.features]
+        return cls(
+            feature_refs=list(feature_refs),
+            keys=[c for c in entities.columns if c != entities.timestamp_column],
+            window=(stats.start, stats.end),
+            full_feature_names=full_feature_names,
+            on_demand_feature_views=tuple(on_demand_feature_views),
+            repo_path=repo_path,
+            progress=progress,
+        )
+
+
+class JoinLayout(Protocol):
+    """What every engine's join plan says about its result."""
+
+    @property
+    def columns(self) -> list[str]: ...
+
+    @property
+    def strategies(self) -> dict[str, str]: ...
 
 
 class TrainingRetrievalJob(RetrievalJob):
     """What our retrieval jobs share, whichever engine computes the frame."""
 
-    def __init__(
-        self,
-        *,
-        feature_refs: Sequence[str],
-        keys: Sequence[str],
-        window: tuple[datetime | None, datetime | None],
-        full_feature_names: bool = False,
-        on_demand_feature_views: Sequence[OnDemandFeatureView] = (),
-        repo_path: Path | str | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> None:
+    def __init__(self, layout: JoinLayout, context: JobContext) -> None:
         super().__init__()
+        self._layout = layout
         self._metadata = RetrievalMetadata(
-            features=list(feature_refs),
-            keys=list(keys),
-            min_event_timestamp=window[0],
-            max_event_timestamp=window[1],
+            features=list(context.feature_refs),
+            keys=list(context.keys),
+            min_event_timestamp=context.window[0],
+            max_event_timestamp=context.window[1],
         )
-        self._full_feature_names = full_feature_names
-        self._odfvs = list(on_demand_feature_views)
-        self._repo_path = repo_path
-        self.progress = progress
+        self._full_feature_names = context.full_feature_names
+        self._odfvs = list(context.on_demand_feature_views)
+        self._repo_path = context.repo_path
+        self.progress = context.progress
 
     @property
-    @abstractmethod
     def columns(self) -> list[str]:
         """The result's columns, in order (before on-demand views add theirs)."""
+        return list(self._layout.columns)
+
+    @property
+    def strategies(self) -> dict[str, str]:
+        """Per feature view, how each entity row's feature row is found: ``asof``
+        (sort-merge) or ``range`` (hash join within the TTL)."""
+        return dict(self._layout.strategies)
 
     @abstractmethod
     def to_parquet(self, path: Path | str) -> int:
@@ -113,39 +166,10 @@ class TrainingRetrievalJob(RetrievalJob):
 class DuckDBRetrievalJob(TrainingRetrievalJob):
     """The training frame, computed when asked for; ``progress`` reports long runs."""
 
-    def __init__(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        plan: JoinPlan,
-        *,
-        feature_refs: Sequence[str],
-        keys: Sequence[str],
-        window: tuple[datetime | None, datetime | None],
-        full_feature_names: bool = False,
-        on_demand_feature_views: Sequence[OnDemandFeatureView] = (),
-        repo_path: Path | str | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> None:
-        super().__init__(
-            feature_refs=feature_refs,
-            keys=keys,
-            window=window,
-            full_feature_names=full_feature_names,
-            on_demand_feature_views=on_demand_feature_views,
-            repo_path=repo_path,
-            progress=progress,
-        )
+    def __init__(self, con: duckdb.DuckDBPyConnection, plan: JoinPlan, context: JobContext) -> None:
+        super().__init__(plan, context)
         self._con = con
         self._plan = plan
-
-    @property
-    def columns(self) -> list[str]:
-        return list(self._plan.columns)
-
-    @property
-    def strategies(self) -> dict[str, str]:
-        """Per feature view, how phase 1 of the join runs: ``asof`` or ``range``."""
-        return dict(self._plan.strategies)
 
     def to_sql(self) -> str:
         return self._plan.sql

@@ -15,7 +15,7 @@ from feast.on_demand_feature_view import OnDemandFeatureView
 
 from featurestore import sql
 from featurestore.offline.entities import EntityInput, register_entities
-from featurestore.offline.job import DuckDBRetrievalJob
+from featurestore.offline.job import DuckDBRetrievalJob, JobContext
 from featurestore.offline.join import Strategy, entity_stats, plan_join
 from featurestore.offline.progress import ProgressCallback
 from featurestore.offline.views import ViewSpec
@@ -57,16 +57,14 @@ def retrieve(
         if owned:
             con.close()  # a bad request must not leave a connection behind
         raise
-    if feature_refs is None:
-        feature_refs = [f"{v.name}:{f}" for v in views for f in v.features]
-    return DuckDBRetrievalJob(
-        con,
-        plan,
-        feature_refs=feature_refs,
-        keys=[c for c in entities.columns if c != entities.timestamp_column],
-        window=(stats.start, stats.end),
+    context = JobContext.of(
+        views,
+        entities,
+        stats,
+        feature_refs,
         full_feature_names=full_feature_names,
         on_demand_feature_views=on_demand_feature_views,
         repo_path=repo_path,
         progress=progress,
     )
+    return DuckDBRetrievalJob(con, plan, context)

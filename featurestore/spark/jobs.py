@@ -131,13 +131,7 @@ def _duplicates(good: DataFrame, job: Job, rows_in: int) -> ExpectationError | N
     # Through Arrow: collect() would turn timestamps into naive local datetimes.
     examples = repeated.orderBy(*keys).limit(_EXAMPLES).toArrow().to_pylist()
     names = [*keys, "rows"]
-    shown = [
-        ", ".join(
-            f"{n}={v!r}" if isinstance(v, str) else f"{n}={v}"
-            for n, v in zip(names, row.values(), strict=True)
-        )
-        for row in examples
-    ]
+    shown = [ExpectationError.example(names, list(row.values())) for row in examples]
     return ExpectationError(
         job.name,
         f"unique ({', '.join(keys)})",

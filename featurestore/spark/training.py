@@ -57,7 +57,7 @@ from feast.on_demand_feature_view import OnDemandFeatureView
 
 from featurestore.errors import InvalidRequestError
 from featurestore.offline.entities import ROW, EntityFrame, EntityInput, quote, register_entities
-from featurestore.offline.job import TrainingRetrievalJob
+from featurestore.offline.job import JobContext, TrainingRetrievalJob
 from featurestore.offline.join import (
     RANGE_BUCKETS,
     CheckedRequest,
@@ -137,19 +137,17 @@ def retrieve(
     finally:
         con.close()
     plan = plan_join(spark, frame, entities.timestamp_column, request, types, stats, strategy)
-    if feature_refs is None:
-        feature_refs = [f"{v.name}:{f}" for v in views for f in v.features]
-    return SparkRetrievalJob(
-        spark,
-        plan,
-        feature_refs=feature_refs,
-        keys=[c for c in entities.columns if c != entities.timestamp_column],
-        window=(stats.start, stats.end),
+    context = JobContext.of(
+        views,
+        entities,
+        stats,
+        feature_refs,
         full_feature_names=full_feature_names,
         on_demand_feature_views=on_demand_feature_views,
         repo_path=repo_path,
         progress=progress,
     )
+    return SparkRetrievalJob(spark, plan, context)
 
 
 def plan_join(
@@ -328,39 +326,10 @@ def _listing_on_driver(spark: SparkSession) -> Iterator[None]:
 class SparkRetrievalJob(TrainingRetrievalJob):
     """The training frame on Spark, computed when asked for; ``progress`` reports it."""
 
-    def __init__(
-        self,
-        spark: SparkSession,
-        plan: SparkJoin,
-        *,
-        feature_refs: Sequence[str],
-        keys: Sequence[str],
-        window: tuple[datetime | None, datetime | None],
-        full_feature_names: bool = False,
-        on_demand_feature_views: Sequence[OnDemandFeatureView] = (),
-        repo_path: Path | str | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> None:
-        super().__init__(
-            feature_refs=feature_refs,
-            keys=keys,
-            window=window,
-            full_feature_names=full_feature_names,
-            on_demand_feature_views=on_demand_feature_views,
-            repo_path=repo_path,
-            progress=progress,
-        )
+    def __init__(self, spark: SparkSession, plan: SparkJoin, context: JobContext) -> None:
+        super().__init__(plan, context)
         self._spark = spark
         self._plan = plan
-
-    @property
-    def columns(self) -> list[str]:
-        return list(self._plan.columns)
-
-    @property
-    def strategies(self) -> dict[str, str]:
-        """Per feature view, how each entity row's feature row is found: asof or range."""
-        return dict(self._plan.strategies)
 
     def to_spark_df(self) -> DataFrame:
         """The training frame as a Spark DataFrame, in the entity frame's order (Spark's

@@ -71,3 +71,13 @@ def flush(port: int, *dbs: int) -> None:
         client = redis.Redis(port=port, db=db)
         client.flushdb()
         client.close()
+
+
+def assert_same_contents(
+    expected: dict[bytes, dict[bytes, bytes]], actual: dict[bytes, dict[bytes, bytes]]
+) -> None:
+    """Two dumps hold the same keys, each with the same fields and values (the key named
+    where one differs)."""
+    assert sorted(actual) == sorted(expected)
+    for key in expected:
+        assert actual[key] == expected[key], key

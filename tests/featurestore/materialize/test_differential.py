@@ -11,6 +11,7 @@ writes as ``unix_timestamp_val = -2**63`` and we write as an empty (null) ``Valu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,13 +22,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import redis
-from feast import Entity, FeatureView, Field, FileSource, ValueType
+from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType
 from feast.types import Bool, Bytes, Float32, Float64, Int32, Int64, String, UnixTimestamp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from featurestore.redis_server import LocalRedis
-from tests.featurestore.materialize.helpers import dump, flush, make_store
+from tests.featurestore.materialize.helpers import assert_same_contents, dump, flush, make_store
 
 pytestmark = pytest.mark.redis
 
@@ -163,10 +164,31 @@ def normalised(db: dict[bytes, dict[bytes, bytes]]) -> dict[bytes, dict[bytes, b
 
 
 def assert_same(port: int) -> None:
-    feast, ours = normalised(dump(port, FEAST_DB)), dump(port, OUR_DB)
-    assert sorted(ours) == sorted(feast)
-    for key in feast:
-        assert ours[key] == feast[key], key
+    assert_same_contents(normalised(dump(port, FEAST_DB)), dump(port, OUR_DB))
+
+
+def materialize_side_by_side(
+    data: Dataset,
+    tmp: Path,
+    expected: FeatureStore,
+    actual: FeatureStore,
+    check: Callable[[], None],
+) -> None:
+    """Materialize ``data``'s windows with both stores, then again after its late rows
+    joined the files (the last window, then everything: newer rows overwrite, older ones
+    are skipped), calling ``check`` after each step."""
+    for start, end in data.windows:
+        expected.materialize(start, end)
+        actual.materialize(start, end)
+        check()
+    if data.late and any(t.num_rows for t in data.late):
+        for (name, _, table), late in zip(data.views, data.late, strict=True):
+            pq.write_table(pa.concat_tables([table, late]), tmp / f"{name}.parquet")
+        start, end = data.windows[-1]
+        for begin in (start, T0):
+            expected.materialize(begin, end)
+            actual.materialize(begin, end)
+            check()
 
 
 @settings(
@@ -183,18 +205,7 @@ def test_generated_datasets_are_written_byte_for_byte_like_feast(
     objects = _objects(tmp, data)
     feast = make_store(tmp, redis_server.port, FEAST_DB, "local", objects)
     ours = make_store(tmp, redis_server.port, OUR_DB, "ours", objects, batch_size=3)
-    for start, end in data.windows:
-        feast.materialize(start, end)
-        ours.materialize(start, end)
-        assert_same(redis_server.port)
-    if data.late and any(t.num_rows for t in data.late):
-        for (name, _, table), late in zip(data.views, data.late, strict=True):
-            pq.write_table(pa.concat_tables([table, late]), tmp / f"{name}.parquet")
-        start, end = data.windows[-1]
-        for begin in (start, T0):  # the last window again, then everything
-            feast.materialize(begin, end)
-            ours.materialize(begin, end)
-            assert_same(redis_server.port)
+    materialize_side_by_side(data, tmp, feast, ours, lambda: assert_same(redis_server.port))
 
 
 def test_a_null_unix_timestamp_is_the_named_feast_bug(

@@ -21,8 +21,14 @@ from featurestore.project import Project
 from featurestore.redis_server import LocalRedis, free_port
 from featurestore.store import open_store
 from tests.conftest import MATERIALIZE_END, MATERIALIZE_START
-from tests.featurestore.materialize.helpers import dump, flush, make_store
-from tests.featurestore.materialize.test_differential import T0, Dataset, _objects, datasets
+from tests.featurestore.materialize.helpers import assert_same_contents, dump, flush, make_store
+from tests.featurestore.materialize.test_differential import (
+    T0,
+    Dataset,
+    _objects,
+    datasets,
+    materialize_side_by_side,
+)
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("spark")]
 
@@ -30,10 +36,7 @@ DUCK_DB, SPARK_DB = 4, 5
 
 
 def assert_same(port: int) -> None:
-    duck, spark = dump(port, DUCK_DB), dump(port, SPARK_DB)
-    assert sorted(spark) == sorted(duck)
-    for key in duck:
-        assert spark[key] == duck[key], key
+    assert_same_contents(dump(port, DUCK_DB), dump(port, SPARK_DB))
 
 
 @settings(
@@ -50,18 +53,7 @@ def test_generated_datasets_are_written_byte_for_byte_like_duckdb(
     objects = _objects(tmp, data)
     duck = make_store(tmp, redis_server.port, DUCK_DB, "ours", objects)
     spark = make_store(tmp, redis_server.port, SPARK_DB, "spark", objects)
-    for start, end in data.windows:
-        duck.materialize(start, end)
-        spark.materialize(start, end)
-        assert_same(redis_server.port)
-    if data.late and any(t.num_rows for t in data.late):
-        for (name, _, table), late in zip(data.views, data.late, strict=True):
-            pq.write_table(pa.concat_tables([table, late]), tmp / f"{name}.parquet")
-        start, end = data.windows[-1]
-        for begin in (start, T0):  # newer rows overwrite, older ones are skipped
-            duck.materialize(begin, end)
-            spark.materialize(begin, end)
-            assert_same(redis_server.port)
+    materialize_side_by_side(data, tmp, duck, spark, lambda: assert_same(redis_server.port))
 
 
 def _demo_on(project: Project, db: int, port: int, engine: str) -> None:
