@@ -352,9 +352,8 @@ def _pct(values: Sequence[float], q: float) -> float:
 
 def _raw_redis_ms(redis_url: str, batches: Sequence[Sequence[int]]) -> list[float]:
     """The same keys and fields, one pipelined HMGET per entity and view, in-process."""
-    from feast.value_type import ValueType
-
     from featurestore.redis_layout import KeyEncoder, feature_field, ts_field
+    from featurestore.value_types import ValueType
 
     client = redis.Redis.from_url(redis_url)
     encoder = KeyEncoder(PROJECT, ["user_id"], [ValueType.INT64])

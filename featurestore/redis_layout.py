@@ -22,7 +22,8 @@ from functools import lru_cache
 from typing import Any
 
 import mmh3
-from feast.value_type import ValueType
+
+from featurestore.value_types import ValueType
 
 SUPPORTED_KEY_TYPES = (
     ValueType.STRING,

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from feast.value_type import ValueType
 
 from featurestore.materialize.wire import binary_from_matrix
 from featurestore.redis_layout import KeyEncoder
+from featurestore.value_types import ValueType
 
 
 def _fixed_width(values: np.ndarray) -> pa.BinaryArray:

@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from feast import Entity, FeatureView, FileSource, PushSource
-from feast.utils import _get_column_names
-from feast.value_type import ValueType
+from typing import TYPE_CHECKING
 
 from featurestore.errors import MaterializationError, UnsupportedViewError
 from featurestore.materialize.values import SUPPORTED_VALUE_TYPES
 from featurestore.redis_layout import SUPPORTED_KEY_TYPES
+
+if TYPE_CHECKING:
+    from feast import Entity, FeatureView
+from featurestore.value_types import ValueType
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ class ViewPlan:
         entities: Sequence[Entity],
         repo_path: Path | None = None,
     ) -> ViewPlan:
+        # Feast is imported here, not above: a plan travels to Spark's executors, which
+        # should not pay ``import feast`` (see featurestore.value_types).
+        from feast import FileSource, PushSource
+        from feast.utils import _get_column_names
+
         source = view.batch_source
         if not isinstance(source, FileSource):
             raise UnsupportedViewError(view.name, "its batch source is not a file source")
@@ -58,7 +64,7 @@ class ViewPlan:
             view, list(entities)
         )
         reverse = {v: k for k, v in (source.field_mapping or {}).items()}
-        key_types = {c.name: c.dtype.to_value_type() for c in view.entity_columns}
+        key_types = {c.name: ValueType.of(c.dtype.to_value_type()) for c in view.entity_columns}
         join_keys = []
         for source_name in key_columns:
             name = source.field_mapping.get(source_name, source_name)
@@ -70,7 +76,7 @@ class ViewPlan:
             raise UnsupportedViewError(view.name, "it has no entity join keys")
         features = []
         for feature in view.features:
-            value_type = feature.dtype.to_value_type()
+            value_type = ValueType.of(feature.dtype.to_value_type())
             if value_type not in SUPPORTED_VALUE_TYPES:
                 raise UnsupportedViewError(
                     view.name, f"feature {feature.name!r} has type {value_type.name}"

@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from feast.value_type import ValueType
 
 from featurestore.materialize.wire import tagged_bytes, tagged_fixed, tagged_varints
+from featurestore.value_types import ValueType
 
 # Field numbers of feast.types.Value, shifted into tag bytes with their wire type.
 _BYTES_TAG = (1 << 3) | 2

@@ -229,16 +229,17 @@ def _compare(
 def _as_answered(column: pa.ChunkedArray | pa.Array, value_type: str) -> list[Any]:
     """Training values as the API would answer them once materialized."""
     from feast.type_map import python_values_to_proto_values
-    from feast.value_type import ValueType
+    from feast.value_type import ValueType as FeastValueType
 
     from featurestore.materialize.values import SUPPORTED_VALUE_TYPES, encode_values
     from featurestore.online.codec import decode_value
+    from featurestore.value_types import ValueType
 
     kind = ValueType[value_type]
     if kind in SUPPORTED_VALUE_TYPES:
         encoded = encode_values(column, kind).to_pylist()
     else:
-        protos = python_values_to_proto_values(column.to_pylist(), kind)
+        protos = python_values_to_proto_values(column.to_pylist(), FeastValueType[value_type])
         encoded = [p.SerializeToString() for p in protos]
     out = []
     for data in encoded:

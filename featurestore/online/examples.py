@@ -13,10 +13,10 @@ from typing import Any
 
 import duckdb
 from feast import FeatureStore, FeatureView
-from feast.value_type import ValueType
 
 from featurestore import sql
 from featurestore.errors import ConfigError, UnknownFeatureServiceError
+from featurestore.value_types import ValueType
 
 _PLACEHOLDER = {ValueType.STRING: "id", ValueType.INT64: 1, ValueType.INT32: 1}
 
@@ -40,7 +40,8 @@ def example_lookup(store: FeatureStore, feature_service: str | None = None) -> E
     service = services[name]
     views = {v.name: v for v in registry.list_feature_views(project, allow_cache=True)}
     entity_types = {
-        e.join_key: e.value_type for e in registry.list_entities(project, allow_cache=True)
+        e.join_key: ValueType.of(e.value_type)
+        for e in registry.list_entities(project, allow_cache=True)
     }
     used = [views[p.name] for p in service.feature_view_projections if p.name in views]
     projections = service.feature_view_projections

@@ -15,8 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from feast.value_type import ValueType
-
 from featurestore.errors import (
     DuplicateFeatureError,
     EntityTypeError,
@@ -30,6 +28,7 @@ from featurestore.errors import (
 from featurestore.online.registry import RegistrySnapshot, ViewInfo
 from featurestore.online.resp import hmget_fields
 from featurestore.redis_layout import KeyEncoder
+from featurestore.value_types import ValueType
 
 __all__ = ["Column", "KeyGroup", "Plan", "coerce_entity", "make_plan", "validate_entities"]
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from feast import FeatureStore
-from feast.value_type import ValueType
 
 from featurestore.redis_layout import feature_field, ts_field
+from featurestore.value_types import ValueType
 
 __all__ = ["FeatureInfo", "Projection", "RegistryCache", "RegistrySnapshot", "ViewInfo"]
 
@@ -69,7 +69,9 @@ class RegistrySnapshot:
 def build_snapshot(store: FeatureStore) -> RegistrySnapshot:
     """Read the registry (through Feast's cache) into a snapshot."""
     project = store.project
-    entity_types = {e.join_key: e.value_type for e in store.list_entities(allow_cache=True)}
+    entity_types = {
+        e.join_key: ValueType.of(e.value_type) for e in store.list_entities(allow_cache=True)
+    }
     views: dict[str, ViewInfo] = {}
     unsupported: dict[str, str] = {}
     for view in store.list_feature_views(allow_cache=True):

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from feast import FeatureStore, FeatureView
 from feast.data_source import PushSource
 from feast.errors import FeastObjectNotFoundException, FeatureViewNotFoundException
-from feast.value_type import ValueType
 
 from featurestore.errors import InvalidRequestError, UnknownJobError, UnknownObjectError
 from featurestore.job_spec import Column, Job, find_job
@@ -27,6 +26,7 @@ from featurestore.project import Project
 from featurestore.push.spec import PushSpec, find_push
 from featurestore.push.validate import ColumnSpec, WriteSchema
 from featurestore.redis_layout import SUPPORTED_KEY_TYPES, feature_field, ts_field
+from featurestore.value_types import ValueType
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,13 @@ class PushPlan:
 def _view_target(view: FeatureView) -> ViewTarget:
     source = view.batch_source
     renamed = {new: old for old, new in (source.field_mapping or {}).items()} if source else {}
-    keys = tuple((c.name, c.dtype.to_value_type()) for c in view.entity_columns)
+    keys = tuple((c.name, ValueType.of(c.dtype.to_value_type())) for c in view.entity_columns)
     features = tuple(
-        (renamed.get(f.name, f.name), f.dtype.to_value_type(), feature_field(view.name, f.name))
+        (
+            renamed.get(f.name, f.name),
+            ValueType.of(f.dtype.to_value_type()),
+            feature_field(view.name, f.name),
+        )
         for f in view.features
     )
     supported = all(t in SUPPORTED_KEY_TYPES for _, t in keys) and all(
@@ -135,7 +139,7 @@ def _role(name: str, entities: Sequence[str], timestamp: str) -> str:
 def _value_type(column: Column) -> ValueType:
     import feast.types
 
-    return getattr(feast.types, column.feast_type).to_value_type()
+    return ValueType.of(getattr(feast.types, column.feast_type).to_value_type())
 
 
 def push_plan(store: FeatureStore, project: Project | None, name: str) -> PushPlan:

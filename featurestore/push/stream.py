@@ -44,12 +44,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from feast.value_type import ValueType
 
 from featurestore.errors import FeatureStoreError, OnlineStoreUnavailableError
 from featurestore.push.service import PushService
 from featurestore.push.validate import check_rows
 from featurestore.redis_client import OnlineClient
+from featurestore.value_types import ValueType
 
 logger = logging.getLogger(__name__)
 

@@ -37,10 +37,10 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from feast.value_type import ValueType
 
 from featurestore.errors import InvalidRequestError
 from featurestore.job_spec import Column
+from featurestore.value_types import ValueType
 from ingestion.checks import bound_text
 
 __all__ = ["Checked", "ColumnSpec", "Problem", "WriteSchema", "check_rows"]

@@ -92,16 +92,14 @@ def materialize_view(
             frame = latest_rows(plan, start, end, types, settings)
             target = _Target(plan, redis_url, timeout, options)
             try:
-                totals = (
-                    frame.mapInArrow(lambda batches: _write_partition(target, batches), _COUNTS)
-                    .groupBy()
-                    .sum()
-                    .collect()[0]
-                )
+                # One counts row per task, added up here (no further Spark stage).
+                counts = frame.mapInArrow(
+                    lambda batches: _write_partition(target, batches), _COUNTS
+                ).collect()
             except Exception as exc:
                 raise _failure(plan, exc) from None
             stats.rows_scanned, stats.entities, stats.written, stats.skipped = (
-                int(value or 0) for value in totals
+                sum(int(row[i] or 0) for row in counts) for i in range(4)
             )
         done = True
     finally:

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from feast.value_type import ValueType
 
 from api import create_app
 from api.settings import ApiSettings
 from featurestore.redis_layout import KeyEncoder
+from featurestore.value_types import ValueType
 from tests.cluster_repo import (
     Side,
     Twins,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from feast.value_type import ValueType
 
 from featurestore.errors import (
     DuplicateFeatureError,
@@ -17,6 +16,7 @@ from featurestore.errors import (
 from featurestore.online.plan import make_plan, validate_entities
 from featurestore.online.registry import FeatureInfo, Projection, RegistrySnapshot, ViewInfo
 from featurestore.redis_layout import KeyEncoder, feature_field, ts_field
+from featurestore.value_types import ValueType
 
 
 def _view(

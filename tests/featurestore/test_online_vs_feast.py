@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 from feast.feature_server_utils import convert_response_to_dict
-from feast.value_type import ValueType
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from featurestore.online import OnlineLookup
 from featurestore.online.codec import NULL_TIMESTAMP
 from featurestore.redis_layout import KeyEncoder, feature_field, ts_field
+from featurestore.value_types import ValueType
 from tests.online_repo import PROJECT, OnlineRepo, online_repo  # noqa: F401
 
 pytestmark = [pytest.mark.redis]

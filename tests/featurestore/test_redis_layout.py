@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from featurestore.redis_layout import KeyEncoder, feature_field, ts_field
+from featurestore.value_types import ValueType as Ours
 
 _names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)
 _VALUES = {
@@ -37,7 +38,7 @@ def test_keys_equal_feasts(entity: tuple, project: str) -> None:
         entity_values=[Value(**{_VALUES[t][1]: v}) for t, v in zip(types, values, strict=True)],
     )
     expected = _redis_key(project, proto, entity_key_serialization_version=3)
-    assert KeyEncoder(project, keys, types).key(values) == expected
+    assert KeyEncoder(project, keys, [Ours.of(t) for t in types]).key(values) == expected
 
 
 @given(_names, _names)
@@ -47,7 +48,7 @@ def test_fields_equal_feasts(view: str, feature: str) -> None:
 
 
 def test_bulk_keys_take_columns() -> None:
-    encoder = KeyEncoder("flights", ["origin", "carrier"], [ValueType.STRING, ValueType.STRING])
+    encoder = KeyEncoder("flights", ["origin", "carrier"], [Ours.STRING, Ours.STRING])
     assert encoder.keys([["JFK", "EWR"], ["B6", "UA"]]) == [
         encoder.key(["JFK", "B6"]),
         encoder.key(["EWR", "UA"]),

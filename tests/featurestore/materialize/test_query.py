@@ -16,6 +16,7 @@ from feast.types import Float64, Int64
 from featurestore.materialize.plan import Column, ViewPlan
 from featurestore.materialize.query import DuckDBOptions, connect, latest_rows
 from featurestore.redis_server import LocalRedis
+from featurestore.value_types import ValueType as Ours
 from tests.featurestore.materialize.helpers import dump, flush, make_store
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -26,8 +27,8 @@ def _plan(path: Path) -> ViewPlan:
         project="p",
         view="v",
         source_path=str(path),
-        join_keys=(Column("id", "id", ValueType.INT64),),
-        features=(Column("x", "x", ValueType.DOUBLE),),
+        join_keys=(Column("id", "id", Ours.INT64),),
+        features=(Column("x", "x", Ours.DOUBLE),),
         timestamp_column="event_timestamp",
         created_column=None,
     )

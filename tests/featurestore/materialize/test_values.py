@@ -18,6 +18,7 @@ from featurestore.materialize.keys import encode_keys
 from featurestore.materialize.timestamps import epoch_micros, stored_nanos, timestamp_bytes
 from featurestore.materialize.values import encode_values
 from featurestore.redis_layout import KeyEncoder
+from featurestore.value_types import ValueType as Ours
 
 SETTINGS = settings(max_examples=40, deadline=None)
 INT32 = st.integers(-(2**31), 2**31 - 1)
@@ -47,7 +48,8 @@ _ARROW = {
 
 
 def ours(values: list[object], value_type: ValueType, arrow: str) -> list[bytes]:
-    return encode_values(pa.array(values, type=_ARROW[arrow]), value_type).to_pylist()
+    column = pa.array(values, type=_ARROW[arrow])
+    return encode_values(column, Ours.of(value_type)).to_pylist()
 
 
 @SETTINGS
@@ -138,7 +140,7 @@ def test_unix_timestamp(values: list[datetime]) -> None:
     expected = python_values_to_proto_values(
         column.to_numpy(zero_copy_only=False), ValueType.UNIX_TIMESTAMP
     )
-    got = encode_values(column, ValueType.UNIX_TIMESTAMP).to_pylist()
+    got = encode_values(column, Ours.UNIX_TIMESTAMP).to_pylist()
     assert got == [v.SerializeToString() for v in expected]
 
 
@@ -149,7 +151,7 @@ def test_null_unix_timestamp_is_an_empty_value_where_feast_writes_int64_min() ->
         column.to_numpy(zero_copy_only=False), ValueType.UNIX_TIMESTAMP
     )
     assert feast[1].unix_timestamp_val == -(2**63)
-    got = encode_values(column, ValueType.UNIX_TIMESTAMP).to_pylist()
+    got = encode_values(column, Ours.UNIX_TIMESTAMP).to_pylist()
     assert got == [feast[0].SerializeToString(), b""]
 
 
@@ -203,7 +205,7 @@ def test_keys_equal_feast(data: st.DataObject) -> None:
     types = [data.draw(st.sampled_from(list(KEY_TYPES))) for _ in names]
     rows = data.draw(st.integers(1, 8))
     columns = [data.draw(st.lists(KEY_TYPES[t][0], min_size=rows, max_size=rows)) for t in types]
-    encoder = KeyEncoder("proj", names, types)
+    encoder = KeyEncoder("proj", names, [Ours.of(t) for t in types])
     got = encode_keys(
         encoder, [pa.array(c, type=KEY_TYPES[t][1]) for c, t in zip(columns, types, strict=True)]
     ).to_pylist()
@@ -215,8 +217,8 @@ def test_keys_equal_feast(data: st.DataObject) -> None:
     assert got == expected
 
 
-@pytest.mark.parametrize("value_type", [ValueType.INT32_LIST, ValueType.JSON])
-def test_unsupported_types_are_refused(value_type: ValueType) -> None:
+@pytest.mark.parametrize("value_type", [Ours.INT32_LIST, Ours.JSON])
+def test_unsupported_types_are_refused(value_type: Ours) -> None:
     with pytest.raises(ValueError, match="not supported"):
         encode_values(pa.array([1]), value_type)
 

@@ -118,7 +118,7 @@ def test_the_cluster_holds_the_same_bytes_and_answers_the_same(filled: Twins) ->
 
 
 def _user_item_key(user: int) -> bytes:
-    from feast.value_type import ValueType
+    from featurestore.value_types import ValueType
 
     encoder = KeyEncoder(PROJECT, ["user_id", "item_id"], [ValueType.INT64, ValueType.STRING])
     return encoder.key([user, f"i{user % 7}"])

@@ -79,11 +79,10 @@ def test_the_demo_project_materializes_identically(
 
 
 def test_an_unreachable_redis_fails_the_view_with_our_error(tmp_path: Path) -> None:
-    from feast import ValueType
-
     from featurestore.engine import SparkSettings
     from featurestore.materialize.plan import Column, ViewPlan
     from featurestore.spark.materialize import materialize_view
+    from featurestore.value_types import ValueType
 
     path = tmp_path / "t.parquet"
     pq.write_table(
