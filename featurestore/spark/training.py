@@ -87,6 +87,7 @@ _CTS = "__fs_cts"  # its created timestamp (a null is the smallest long: it lose
 _BUCKET = "__fs_bucket"
 _KIND = "__fs_kind"  # asof: 0 a feature row, 1 an entity row
 _PICK = "__fs_pick"
+_VIEW = "__fs_view"  # which view's match a collected row is
 _TIME = "__fs_time"  # asof: the entity row's or the feature row's time
 _LONG_MIN = -(2**63)
 
@@ -96,10 +97,31 @@ class SparkJoin:
     """A checked request as a Spark plan, with what ``to_arrow()`` needs beside it."""
 
     entities: pa.Table  # the entity frame as DuckDB read it, timestamp in UTC, plus ROW
-    features: DataFrame  # ROW and every feature (internal names), one row per entity row
-    outputs: list[tuple[str, str, pa.DataType]]  # internal name, output name, Arrow type
+    rows: DataFrame  # ROW of every entity row
+    # Per view, ROW and its features (internal names) for the entity rows it matched.
+    matches: list[DataFrame]
+    # view (index in ``matches``), internal name, output name, Arrow type
+    outputs: list[tuple[int, str, str, pa.DataType]]
     columns: list[str]
     strategies: dict[str, str]
+
+    @property
+    def features(self) -> DataFrame:
+        """ROW and every feature, one row per entity row (the matches joined on)."""
+        frame = self.rows
+        for match in self.matches:
+            frame = frame.join(match, on=ROW, how="left")
+        return frame
+
+    def collected(self) -> DataFrame:
+        """Every view's matches in one frame, no join: ``_VIEW`` says whose row it is,
+        the other views' columns are null."""
+        from functools import reduce
+
+        from pyspark.sql import functions as F
+
+        tagged = [m.withColumn(_VIEW, F.lit(i)) for i, m in enumerate(self.matches)]
+        return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), tagged)
 
 
 def retrieve(
@@ -171,8 +193,8 @@ def plan_join(
         )
     )
     entity_spark = spark.createDataFrame(narrow, schema=_spark_schema(narrow))
-    features = entity_spark.select(ROW)
-    outputs: list[tuple[str, str, pa.DataType]] = []
+    matches: list[DataFrame] = []
+    outputs: list[tuple[int, str, str, pa.DataType]] = []
     strategies: dict[str, str] = {}
     for i, ((view, _), arrow_types) in enumerate(zip(request.views, types, strict=True)):
         chosen = choose_strategy(view, stats) if strategy == "auto" else strategy
@@ -185,12 +207,12 @@ def plan_join(
             _all([F.col(c).isNotNull() for c in (*keys, _TS)])
         )
         match = (_range if chosen == "range" else _asof)(entity, table, view, keys, names)
-        features = features.join(match, on=ROW, how="left")
+        matches.append(match)
         outputs += [
-            (names[f], out, t)
+            (i, names[f], out, t)
             for (f, out), t in zip(view.features.items(), arrow_types, strict=True)
         ]
-    return SparkJoin(frame, features, outputs, request.columns, strategies)
+    return SparkJoin(frame, entity_spark.select(ROW), matches, outputs, request.columns, strategies)
 
 
 def _range(
@@ -343,18 +365,20 @@ class SparkRetrievalJob(TrainingRetrievalJob):
         entity_columns = [c for c in plan.entities.column_names if c != ROW]
         return joined.select(
             *(_column(c) for c in entity_columns),
-            *(F.col(inner).alias(out) for inner, out, _ in plan.outputs),
+            *(F.col(inner).alias(out) for _, inner, out, _ in plan.outputs),
         )
 
     def _to_arrow_internal(self, timeout: int | None = None) -> pa.Table:
         plan = self._plan
-        collected = run_with_progress(self._spark, plan.features.toArrow, self.progress)
+        collected = run_with_progress(self._spark, plan.collected().toArrow, self.progress)
         entities = plan.entities
-        order = _positions(collected[ROW], entities.num_rows)
+        views = collected[_VIEW].to_numpy()
         columns = [entities[c] for c in entities.column_names if c != ROW]
         fields = [entities.schema.field(c) for c in entities.column_names if c != ROW]
-        for inner, out, arrow_type in plan.outputs:
-            values = collected[inner].take(order)
+        for view, inner, out, arrow_type in plan.outputs:
+            mine = np.flatnonzero(views == view)
+            order = _positions(collected[ROW].take(mine), entities.num_rows)
+            values = collected[inner].take(mine).take(order)
             columns.append(values.cast(arrow_type) if values.type != arrow_type else values)
             fields.append(pa.field(out, arrow_type))
         return pa.Table.from_arrays(columns, schema=pa.schema(fields))
@@ -436,15 +460,14 @@ def _feature_types(con: duckdb.DuckDBPyConnection, view: ViewSpec) -> list[pa.Da
 
 
 def _positions(rows: pa.ChunkedArray, count: int) -> pa.Array:
-    """Where each entity row (0..count-1) is in the collected frame; every row once."""
+    """Where each entity row (0..count-1) is among one view's matched rows ``rows``
+    (null where it matched none); a view matches an entity row at most once."""
     numbers = rows.to_numpy()
-    if len(numbers) != count:
-        raise AssertionError(f"the Spark join returned {len(numbers)} rows for {count}")
+    if len(np.unique(numbers)) != len(numbers):
+        raise AssertionError("a view matched an entity row twice")
     order = np.full(count, -1, dtype=np.int64)
-    order[numbers] = np.arange(count, dtype=np.int64)
-    if (order < 0).any():
-        raise AssertionError("the Spark join lost an entity row")
-    return pa.array(order)
+    order[numbers] = np.arange(len(numbers), dtype=np.int64)
+    return pa.array(order, mask=order < 0)
 
 
 def _micros(column: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -54,6 +54,28 @@ def test_feast_materializes_and_reads_the_same_on_a_cluster(twins: Twins) -> Non
     assert answers[1]["clicks"] == [u * 3 for u in range(50)]
 
 
+def test_our_batch_engine_writes_feasts_bytes_on_a_cluster(twins: Twins) -> None:
+    """``feast materialize`` with our batch engine on the cluster (our writer, one
+    pipeline per master) leaves what Feast's ``local`` engine leaves in one Redis."""
+    import copy
+
+    from featurestore.feast_plugins.batch_engine import TYPE_NAME as OUR_ENGINE
+
+    config = copy.deepcopy(twins.cluster.store.config)
+    config.batch_engine_config = {"type": OUR_ENGINE, "progress": False}
+    config._batch_engine = None
+    ours = FeatureStore(repo_path=str(twins.cluster.store.repo_path), config=config)
+    window = (datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(1))
+    for side in (twins.single, twins.cluster):
+        write_source(side, user_item_rows(80))
+    twins.single.store.materialize(*window, ["user_item"])
+    engine = ours._get_provider().batch_engine  # type: ignore[attr-defined]
+    assert engine._redis_client() is not None  # ours writes, no fallback to Feast's
+    ours.materialize(*window, ["user_item"])
+    assert twins.cluster.dump() == twins.single.dump()
+    assert len(twins.cluster.dump()) == 80
+
+
 def test_feasts_own_cluster_yaml_is_served_with_bounded_calls(
     redis_cluster: Cluster, redis_sentinel: SentinelSetup, twins: Twins
 ) -> None:
