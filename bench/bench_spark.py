@@ -512,6 +512,10 @@ def run(args: argparse.Namespace) -> Report:
         "entity rows (training) per second of 'user waits s'; per core: / 2 (local[2], "
         "DuckDB on the same 2 cores)",
         "one run each (no repeats) on a 2-core machine shared with other work",
+        "'again s': the same call once more in the same process (Redis flushed between, "
+        "so it writes everything again): Spark warm, its JVM, Python workers and classes "
+        "loaded; 'vs Feast': Feast's 'user waits s' / ours, and in brackets Feast's "
+        "'again s' / ours",
         "Feast's Spark rows: Feast starts its own SparkSession inside the call, so their "
         "'seconds' already include the start-up (no separate start-up column)",
     ]

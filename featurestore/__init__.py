@@ -22,7 +22,10 @@ offline/, training.py point-in-time training sets
 materialize/          our batch engine's work: latest rows to Feast's Redis layout
 online/               online lookups from Feast's Redis layout
 redis_layout.py, resp_wire.py  Feast's Redis keys and the RESP wire format
+value_types.py        Feast's value types without importing Feast (for Spark's executors)
 redis_server.py       a project's own local redis-server
+loopback_redis.py     Redis Clusters on 127.0.0.1 for the tests and benchmarks
+engine.py, spark/     the batch engine (DuckDB or Spark): jobs, training sets, materialization
 feast_plugins/        thin adapters Feast loads by class path
 cli/                  the ``featurestore`` command line (the top layer)
 """
