@@ -245,6 +245,22 @@ def _timed(call: Any) -> float:
     return time.perf_counter() - started
 
 
+def _feast_spark_conf() -> dict[str, str]:
+    """The Spark settings Feast's runs get (its ``spark_conf``): the same master, bound to
+    127.0.0.1, UTC, and the shuffle width and driver memory our session uses."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return {
+        "spark.master": MASTER,
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": "8",
+        "spark.driver.memory": "4g",
+    }
+
+
 def _feast_spark_materialize(table: Path, workdir: Path, port: int) -> dict[str, Any]:
     """Feast's own Spark compute engine, Spark offline store, Redis online store."""
     import redis
@@ -255,17 +271,7 @@ def _feast_spark_materialize(table: Path, workdir: Path, port: int) -> dict[str,
 
     from bench.bench_materialize import FLOATS, INTS, STRINGS
 
-    conf = {
-        "spark.master": MASTER,
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
-        "spark.ui.enabled": "false",
-        "spark.sql.session.timeZone": "UTC",
-        "spark.sql.shuffle.partitions": "8",
-        "spark.driver.memory": "4g",
-    }
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    conf = _feast_spark_conf()
     config = RepoConfig(
         project="bench",
         provider="local",
@@ -370,17 +376,7 @@ def _feast_spark_training(root: Path, entity_path: Path, workdir: Path) -> dict[
     from ingestion import feature_table_path
 
     table = feature_table_path(Project.load(root), JOB_NAME).resolve()
-    conf = {
-        "spark.master": MASTER,
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
-        "spark.ui.enabled": "false",
-        "spark.sql.session.timeZone": "UTC",
-        "spark.sql.shuffle.partitions": "8",
-        "spark.driver.memory": "4g",
-    }
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    conf = _feast_spark_conf()
     config = RepoConfig(
         project="bench",
         provider="local",

@@ -131,19 +131,31 @@ async def _scores(lookup: AsyncOnlineLookup, users: list[int]) -> list[Any]:
     return list(answer["results"][-1]["values"])
 
 
-def test_a_resharded_slot_is_followed_through_moved(filled: Twins) -> None:
-    cluster = filled.redis_cluster
-    key = _user_item_key(3)
+USERS_ALL = list(range(USERS))
+EXPECTED = [0.5 + u / 1000 for u in USERS_ALL]  # every user's score, as filled
+
+
+def _slot_of(cluster: Any, user: int) -> tuple[bytes, int, Any, Any]:
+    """User ``user``'s key, its slot, the master holding it and another master."""
+    key = _user_item_key(user)
     slot = key_slot(key)
     home = cluster.node_of_slot(slot)
-    away = cluster.other_master(home)
-    users = list(range(USERS))
-    expected = [0.5 + u / 1000 for u in users]
+    return key, slot, home, cluster.other_master(home)
+
+
+async def _cluster_lookup(filled: Twins) -> tuple[AsyncOnlineLookup, ClusterRespClient]:
+    lookup = AsyncOnlineLookup.open(filled.cluster.settings)
+    assert isinstance(lookup.client, ClusterRespClient)
+    return lookup, lookup.client
+
+
+def test_a_resharded_slot_is_followed_through_moved(filled: Twins) -> None:
+    cluster = filled.redis_cluster
+    _, slot, home, away = _slot_of(cluster, 3)
+    users, expected = USERS_ALL, EXPECTED
 
     async def run() -> None:
-        lookup = AsyncOnlineLookup.open(filled.cluster.settings)
-        client = lookup.client
-        assert isinstance(client, ClusterRespClient)
+        lookup, client = await _cluster_lookup(filled)
         try:
             assert await _scores(lookup, users) == expected  # the slot map is read
             move_slot(cluster, slot, away)  # behind the client's back
@@ -162,17 +174,11 @@ def test_a_resharded_slot_is_followed_through_moved(filled: Twins) -> None:
 
 def test_a_slot_in_migration_is_followed_through_ask(filled: Twins) -> None:
     cluster = filled.redis_cluster
-    key = _user_item_key(5)
-    slot = key_slot(key)
-    home = cluster.node_of_slot(slot)
-    away = cluster.other_master(home)
-    users = list(range(USERS))
-    expected = [0.5 + u / 1000 for u in users]
+    key, slot, home, away = _slot_of(cluster, 5)
+    users, expected = USERS_ALL, EXPECTED
 
     async def run() -> None:
-        lookup = AsyncOnlineLookup.open(filled.cluster.settings)
-        client = lookup.client
-        assert isinstance(client, ClusterRespClient)
+        lookup, client = await _cluster_lookup(filled)
         try:
             assert await _scores(lookup, users) == expected
             begin_migration(slot, home, away)
@@ -192,14 +198,12 @@ def test_a_slot_in_migration_is_followed_through_ask(filled: Twins) -> None:
 
 def test_the_blocking_lookup_follows_a_resharding(filled: Twins) -> None:
     cluster = filled.redis_cluster
-    slot = key_slot(_user_item_key(7))
-    home = cluster.node_of_slot(slot)
+    _, slot, home, away = _slot_of(cluster, 7)
     lookup = OnlineLookup.open(filled.cluster.settings)
-    users = list(range(USERS))
-    entities = {"user_id": users, "item_id": [f"i{u % 7}" for u in users]}
+    entities = {"user_id": USERS_ALL, "item_id": [f"i{u % 7}" for u in USERS_ALL]}
     try:
         before = lookup.get_online_features(entities, ["user_item:score"])
-        move_slot(cluster, slot, cluster.other_master(home))
+        move_slot(cluster, slot, away)
         assert lookup.get_online_features(entities, ["user_item:score"]) == before
     finally:
         move_slot(cluster, slot, home)
