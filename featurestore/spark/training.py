@@ -27,14 +27,16 @@ rows in the same (input) order, the same columns, the same Arrow types.
    ``choose_strategy`` (DuckDB's rule, from the entity frame's statistics) decides, or
    the caller's ``strategy``. A null created timestamp loses a tie (it is the
    smallest ``long``); null keys and null timestamps never match.
-4. The matches are left-joined back onto the row numbers.
+4. ``to_arrow()`` collects each view's matches (row number and feature columns, only
+   the entity rows it matched) on its own, with no join back onto the entity rows, and
+   places them by row number beside the entity frame DuckDB read (nulls where a view
+   matched nothing).
 
-``to_arrow()`` collects the features (row number and feature columns) and puts them
-beside the entity frame DuckDB read, so entity columns keep their exact Arrow types
-(nanoseconds, unsigned integers, time zones) and feature columns are cast to the types
-DuckDB gives the same Parquet columns. ``to_spark_df()`` is the whole frame in Spark,
-in input order, for callers who stay in Spark (no on-demand views: those run in
-``to_arrow()``, in Python, as Feast's base class runs them).
+Entity columns so keep their exact Arrow types (nanoseconds, unsigned integers, time
+zones), and feature columns are cast to the types DuckDB gives the same Parquet
+columns. ``to_spark_df()`` is the whole frame in Spark (the matches left-joined onto
+the row numbers), in input order, for callers who stay in Spark (no on-demand views:
+those run in ``to_arrow()``, in Python, as Feast's base class runs them).
 """
 
 from __future__ import annotations
@@ -87,7 +89,6 @@ _CTS = "__fs_cts"  # its created timestamp (a null is the smallest long: it lose
 _BUCKET = "__fs_bucket"
 _KIND = "__fs_kind"  # asof: 0 a feature row, 1 an entity row
 _PICK = "__fs_pick"
-_VIEW = "__fs_view"  # which view's match a collected row is
 _TIME = "__fs_time"  # asof: the entity row's or the feature row's time
 _LONG_MIN = -(2**63)
 
@@ -113,15 +114,10 @@ class SparkJoin:
             frame = frame.join(match, on=ROW, how="left")
         return frame
 
-    def collected(self) -> DataFrame:
-        """Every view's matches in one frame, no join: ``_VIEW`` says whose row it is,
-        the other views' columns are null."""
-        from functools import reduce
-
-        from pyspark.sql import functions as F
-
-        tagged = [m.withColumn(_VIEW, F.lit(i)) for i, m in enumerate(self.matches)]
-        return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), tagged)
+    def collect_matches(self) -> list[pa.Table]:
+        """Each view's matches as Arrow, one Spark job per view (a union of them would
+        carry every other view's columns as nulls: V views x N rows x V x F cells)."""
+        return [match.toArrow() for match in self.matches]
 
 
 def retrieve(
@@ -370,15 +366,13 @@ class SparkRetrievalJob(TrainingRetrievalJob):
 
     def _to_arrow_internal(self, timeout: int | None = None) -> pa.Table:
         plan = self._plan
-        collected = run_with_progress(self._spark, plan.collected().toArrow, self.progress)
+        matched = run_with_progress(self._spark, plan.collect_matches, self.progress)
         entities = plan.entities
-        views = collected[_VIEW].to_numpy()
+        orders = [_positions(table[ROW], entities.num_rows) for table in matched]
         columns = [entities[c] for c in entities.column_names if c != ROW]
         fields = [entities.schema.field(c) for c in entities.column_names if c != ROW]
         for view, inner, out, arrow_type in plan.outputs:
-            mine = np.flatnonzero(views == view)
-            order = _positions(collected[ROW].take(mine), entities.num_rows)
-            values = collected[inner].take(mine).take(order)
+            values = matched[view][inner].take(orders[view])
             columns.append(values.cast(arrow_type) if values.type != arrow_type else values)
             fields.append(pa.field(out, arrow_type))
         return pa.Table.from_arrays(columns, schema=pa.schema(fields))

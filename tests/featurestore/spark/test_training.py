@@ -299,6 +299,17 @@ def test_empty_entity_frame(spark: SparkSession, tables: Tables) -> None:
     assert ours.schema == retrieve(tables.views(), empty).to_arrow().schema
 
 
+def test_no_feature_views_gives_the_entity_frame_like_duckdb(
+    spark: SparkSession, tables: Tables
+) -> None:
+    # Feast asks for no views when every feature comes from an on-demand view fed by a
+    # request source alone.
+    entities = tables.entity_input("arrow")
+    ours = spark_retrieve(spark, [], entities).to_arrow()
+    assert ours.equals(retrieve([], entities).to_arrow())
+    assert ours.num_rows == entities.num_rows
+
+
 # -- random tables ---------------------------------------------------------------------
 
 
