@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bench.bench_serving import feature_store_yaml
 from bench.raw_redis import (
     PIPELINE,
     CpuMeter,
@@ -86,19 +87,7 @@ SIZES = (1, 100)
 USABLE_GIB = 24  # worked examples: memory per master for keys (maxmemory of a 32 GiB node)
 HEADROOM = 0.5  # worked examples: the share of a master's core the plan may use
 
-_YAML = f"""\
-project: {PROJECT}
-provider: local
-registry:
-  registry_type: file
-  path: data/registry.db
-  cache_ttl_seconds: 60
-online_store:
-  type: featurestore.feast_plugins.redis_online_store.RedisOnlineStore
-offline_store:
-  type: duckdb
-entity_key_serialization_version: 3
-"""
+_YAML = feature_store_yaml(PROJECT)
 
 
 # --- the data -----------------------------------------------------------------------------

@@ -73,7 +73,9 @@ def generate(path: Path, entities: int, days: int = DAYS) -> int:
     return entities * days
 
 
-def _objects(table: Path) -> list[Any]:
+def _objects(table: Path, source: Any = None) -> list[Any]:
+    """The benchmark's entity and view over ``table``, read through ``source`` (a Feast
+    data source; a FileSource of ``table`` when not given)."""
     from feast import Entity, FeatureView, Field, FileSource, ValueType
     from feast.types import Float64, Int64, String
 
@@ -85,7 +87,7 @@ def _objects(table: Path) -> list[Any]:
         schema=[Field(name=n, dtype=Float64) for n in FLOATS]
         + [Field(name=n, dtype=Int64) for n in INTS]
         + [Field(name=n, dtype=String) for n in STRINGS],
-        source=FileSource(path=str(table), timestamp_field="event_timestamp"),
+        source=source or FileSource(path=str(table), timestamp_field="event_timestamp"),
     )
     return [entity, view]
 

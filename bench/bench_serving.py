@@ -56,8 +56,12 @@ VIEW_FEATURES = [f"f{i}" for i in range(10)]
 PROFILE_FEATURES = ["age", "segment", "score"]
 LOG_RATE = 0.01  # the serving log's sample rate in its row (the issue's 1%)
 
-_YAML = f"""\
-project: {PROJECT}
+
+def feature_store_yaml(project: str) -> str:
+    """A Feast repo's ``feature_store.yaml`` for ``project``: a file registry under
+    ``data/``, our Redis online store (its address from the environment), DuckDB offline."""
+    return f"""\
+project: {project}
 provider: local
 registry:
   registry_type: file
@@ -69,6 +73,9 @@ offline_store:
   type: duckdb
 entity_key_serialization_version: 3
 """
+
+
+_YAML = feature_store_yaml(PROJECT)
 
 _DEFINITIONS = """\
 from datetime import timedelta

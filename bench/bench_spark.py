@@ -264,12 +264,11 @@ def _feast_spark_conf() -> dict[str, str]:
 def _feast_spark_materialize(table: Path, workdir: Path, port: int) -> dict[str, Any]:
     """Feast's own Spark compute engine, Spark offline store, Redis online store."""
     import redis
-    from feast import Entity, FeatureStore, FeatureView, Field, ValueType
+    from feast import FeatureStore
     from feast.infra.offline_stores.contrib.spark_offline_store.spark_source import SparkSource
     from feast.repo_config import RepoConfig
-    from feast.types import Float64, Int64, String
 
-    from bench.bench_materialize import FLOATS, INTS, STRINGS
+    from bench.bench_materialize import _objects
 
     conf = _feast_spark_conf()
     config = RepoConfig(
@@ -283,22 +282,13 @@ def _feast_spark_materialize(table: Path, workdir: Path, port: int) -> dict[str,
     )
     config.repo_path = workdir
     store = FeatureStore(repo_path=str(workdir), config=config)
-    entity = Entity(name="entity", join_keys=["entity_id"], value_type=ValueType.INT64)
-    view = FeatureView(
-        name="bench_view",
-        entities=[entity],
-        ttl=timedelta(days=30),
-        schema=[Field(name=n, dtype=Float64) for n in FLOATS]
-        + [Field(name=n, dtype=Int64) for n in INTS]
-        + [Field(name=n, dtype=String) for n in STRINGS],
-        source=SparkSource(
-            name="bench_source",
-            path=str(table),
-            file_format="parquet",
-            timestamp_field="event_timestamp",
-        ),
+    source = SparkSource(
+        name="bench_source",
+        path=str(table),
+        file_format="parquet",
+        timestamp_field="event_timestamp",
     )
-    store.apply([entity, view])
+    store.apply(_objects(table, source))
 
     def call() -> None:
         store.materialize(START, START + timedelta(days=400))
